@@ -1,0 +1,33 @@
+"""exercise_logic: the shared library of the explainable-medical-AI teaching kit.
+
+The lecture's helper names are kept unchanged (``initialize_environment``,
+``load_and_preprocess``, ``build_model``, ``compute_gradcam``,
+``show_gradcam``, ``show_gradcam_comparison``); the rest is the kit's own API.
+Data flows one way: data -> models/training -> explain -> rendering.
+"""
+from .environment import initialize_environment, quiet_tensorflow
+
+quiet_tensorflow()
+
+from .data.datasets import (Dataset, Split, available_datasets, dataset_names,  # noqa: E402
+                            load_and_preprocess, load_dataset, write_synthetic_npz)
+from .data.medmnist_files import ChecksumWarning, DatasetUnavailableError  # noqa: E402
+from .data.npz_format import CorruptDatasetError  # noqa: E402
+from .evaluation import evaluate, predict_proba, roc_auc  # noqa: E402
+from .explain import (METHODS, cam_engine, compute_gradcam, conv_layer_names,  # noqa: E402
+                      gradcam)
+from .models import MODEL_TYPES, build_model  # noqa: E402
+from .rendering import (COLORMAPS, explanation_panel, heatmap_to_rgb, overlay,  # noqa: E402
+                        show_gradcam, show_gradcam_comparison)
+from .training import TrainedModel, train_or_load  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = [
+    "initialize_environment", "load_and_preprocess", "build_model", "compute_gradcam",
+    "show_gradcam", "show_gradcam_comparison",
+    "Dataset", "Split", "available_datasets", "dataset_names", "load_dataset",
+    "write_synthetic_npz", "ChecksumWarning", "DatasetUnavailableError", "CorruptDatasetError",
+    "evaluate", "predict_proba", "roc_auc", "METHODS", "cam_engine", "conv_layer_names",
+    "gradcam", "MODEL_TYPES", "COLORMAPS", "explanation_panel", "heatmap_to_rgb", "overlay",
+    "TrainedModel", "train_or_load",
+]

@@ -1,0 +1,235 @@
+"""Loading datasets: MedMNIST files and the embedded synthetic chest X-rays.
+
+:func:`load_dataset` is the kit's own loader (it keeps validation data, lesion
+masks and markers); :func:`load_and_preprocess` is the lecture's function with
+its exact return value.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import medmnist_files
+from .npz_format import read_medmnist_npz
+
+SYNTHETIC = "synthetic"
+SYNTHETIC_SEED = 0
+
+BINARY_LABELS = {"0": "normal", "1": "abnormal"}
+BINARY_LABELS_JA = {"0": "正常", "1": "異常"}
+CHEST_LABELS_JA = {
+    "0": "無気肺", "1": "心拡大", "2": "胸水", "3": "浸潤影", "4": "腫瘤", "5": "結節",
+    "6": "肺炎", "7": "気胸", "8": "コンソリデーション", "9": "肺水腫", "10": "肺気腫",
+    "11": "線維化", "12": "胸膜肥厚", "13": "ヘルニア",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """One split of a dataset.
+
+    Attributes
+    ----------
+    images : ndarray of float32, shape (N, S, S, C)
+        Pixel values in [0, 1]; C is 3 with ``as_rgb=True``.
+    labels : ndarray of float32, shape (N,) or (N, K)
+        Class indices, or K binary columns for multi-label data.
+    masks : ndarray of bool, shape (N, S, S), or None
+        Lesion pixels (synthetic data only): the ground truth of "where".
+    markers : ndarray of bool, shape (N,), or None
+        Whether the corner marker is drawn (synthetic data only).
+    """
+    images: np.ndarray
+    labels: np.ndarray
+    masks: np.ndarray | None = None
+    markers: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """A loaded dataset: its name, pixel size, lecture-style ``info`` and splits."""
+    name: str
+    size: int
+    info: dict
+    train: Split
+    val: Split
+    test: Split
+
+    @property
+    def task(self) -> str:
+        return self.info["task"]
+
+    @property
+    def num_outputs(self) -> int:
+        """Output units of a model for this data: 1 for binary tasks."""
+        if self.task == "binary-class":
+            return 1
+        return len(self.info["label"])
+
+    @property
+    def multi_label(self) -> bool:
+        return self.task.startswith("multi-label")
+
+    def class_names(self, lang: str = "en") -> list[str]:
+        """Class names in index order, in Japanese (``'ja'``) or English."""
+        labels = self.info.get("label_ja") if lang == "ja" else None
+        labels = labels or self.info["label"]
+        return [labels[str(index)] for index in range(len(labels))]
+
+
+def available_datasets(root: str | os.PathLike | None = None) -> list[tuple[str, int]]:
+    """``(name, size)`` pairs that load without the network, synthetic first."""
+    from .synthetic import SYNTHETIC_SIZES
+    found = [(SYNTHETIC, size) for size in SYNTHETIC_SIZES]
+    for flag in medmnist_files.MEDMNIST_2D_FLAGS:
+        for size in medmnist_files.MEDMNIST_SIZES:
+            if medmnist_files.file_path(flag, size, root).exists():
+                found.append((flag, size))
+    return found
+
+
+def dataset_names() -> tuple[str, ...]:
+    return (SYNTHETIC,) + medmnist_files.MEDMNIST_2D_FLAGS
+
+
+def load_dataset(name: str = SYNTHETIC, size: int = 28, *, root: str | os.PathLike | None = None,
+                 as_rgb: bool = True, binary_classification: bool = False,
+                 download: bool = True, marker_strength: float | None = None,
+                 seed: int = SYNTHETIC_SEED) -> Dataset:
+    """Load a dataset as float32 images in [0, 1] with float32 labels.
+
+    Parameters
+    ----------
+    name : str
+        ``'synthetic'`` or a 2D MedMNIST flag such as ``'chestmnist'``.
+    size : int
+        Image side in pixels (28, 64, 128; MedMNIST also 224).
+    root : path, optional
+        MedMNIST folder; default ``$MEDMNIST_ROOT`` or ``~/.medmnist``.
+    as_rgb : bool
+        Repeat grayscale images to 3 channels, as the lecture does.
+    binary_classification : bool
+        Turn multi-label data (ChestMNIST) into normal (0) / abnormal (1):
+        any finding counts as abnormal. The synthetic set is always binary.
+    download : bool
+        Download a missing MedMNIST file.
+    marker_strength : float, optional
+        Synthetic only: how strongly the corner marker follows the label in the
+        train and val splits (0 = independent, 1 = always); None draws none.
+    seed : int
+        Synthetic only: the generator's seed.
+    """
+    if name == SYNTHETIC:
+        return _load_synthetic(size, as_rgb, marker_strength, seed)
+    if marker_strength is not None:
+        raise ValueError("marker_strength applies to the 'synthetic' dataset only")
+    info = medmnist_files.dataset_info(name)
+    path = medmnist_files.ensure_file(name, size, root, download_missing=download)
+    arrays = _read_cached(str(path), path.stat().st_mtime_ns)
+    splits = {}
+    for split, (images, labels) in arrays.items():
+        labels = labels.astype(np.float32)
+        if binary_classification:
+            labels = (labels.sum(axis=1) > 0).astype(np.float32)
+        elif labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        splits[split] = Split(_to_float_images(images, as_rgb), labels)
+    info.setdefault("label_ja", CHEST_LABELS_JA if name == "chestmnist" else None)
+    if binary_classification:
+        if not info["task"].startswith("multi-label"):
+            raise ValueError(
+                f"binary_classification=True needs multi-label data such as 'chestmnist'; "
+                f"{name!r} is {info['task']}")
+        info.update(task="binary-class", label=dict(BINARY_LABELS),
+                    label_ja=dict(BINARY_LABELS_JA), n_classes=2)
+    return Dataset(name, size, info, splits["train"], splits["val"], splits["test"])
+
+
+def load_and_preprocess(data_flag: str = "pathmnist", as_rgb: bool = True,
+                        binary_classification: bool = False):
+    """The lecture's loader: ``((x_train, y_train), (x_test, y_test), info)``.
+
+    Images are float32 in [0, 1] (3 channels with ``as_rgb``), labels float32.
+    With ``binary_classification`` ChestMNIST becomes normal (0) / abnormal (1),
+    any finding counting as abnormal, and ``info['label']`` is
+    ``{'0': 'normal', '1': 'abnormal'}`` (``info['label_ja']`` in Japanese).
+    ``data_flag='synthetic'`` gives the offline chest X-rays.
+    """
+    binary = binary_classification and data_flag != SYNTHETIC
+    dataset = load_dataset(data_flag, as_rgb=as_rgb, binary_classification=binary)
+    if binary:
+        y_train, y_test = dataset.train.labels, dataset.test.labels
+        print("[情報] 二値分類に変換しました: 正常 vs 異常 / converted to binary: normal vs abnormal")
+        for title, labels in (("訓練データ", y_train), ("テストデータ", y_test)):
+            print(f"  {title}: 正常 {int((labels == 0).sum())}件, 異常 {int((labels == 1).sum())}件")
+    return ((dataset.train.images, dataset.train.labels),
+            (dataset.test.images, dataset.test.labels), dataset.info)
+
+
+def _to_float_images(images: np.ndarray, as_rgb: bool) -> np.ndarray:
+    images = images.astype(np.float32) / 255.0
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    if as_rgb and images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    return images
+
+
+@functools.lru_cache(maxsize=4)
+def _read_cached(path: str, mtime_ns: int):
+    return read_medmnist_npz(path)
+
+
+def synthetic_info(size: int, n_samples: dict[str, int], marker_strength: float | None) -> dict:
+    return {
+        "python_class": "SyntheticChestXray",
+        "description": (
+            "Procedurally generated chest-radiograph-like images (offline teaching data). "
+            "Abnormal images carry one or more lung opacities with pixel masks."),
+        "url": None, "MD5": None,
+        "task": "binary-class",
+        "label": dict(BINARY_LABELS),
+        "label_ja": dict(BINARY_LABELS_JA),
+        "n_channels": 1,
+        "n_samples": n_samples,
+        "n_classes": 2,
+        "size": size,
+        "marker_strength": marker_strength,
+        "license": "CC0 1.0 (generated by this kit)",
+    }
+
+
+@functools.lru_cache(maxsize=2)
+def _generate_synthetic(size: int, seed: int, marker_strength: float | None):
+    from .synthetic import generate_splits
+    return generate_splits(size=size, seed=seed, marker_strength=marker_strength)
+
+
+def _load_synthetic(size: int, as_rgb: bool, marker_strength: float | None, seed: int) -> Dataset:
+    generated = _generate_synthetic(size, seed, marker_strength)
+    splits = {
+        split: Split(_to_float_images(batch.images, as_rgb), batch.labels.astype(np.float32),
+                     batch.masks, batch.markers)
+        for split, batch in generated.items()}
+    info = synthetic_info(size, {split: len(batch.labels) for split, batch in generated.items()},
+                          marker_strength)
+    return Dataset(SYNTHETIC, size, info, splits["train"], splits["val"], splits["test"])
+
+
+def write_synthetic_npz(path: str | os.PathLike, size: int = 28, seed: int = SYNTHETIC_SEED,
+                        marker_strength: float | None = None, n_train: int = 8000,
+                        n_val: int = 1000, n_test: int = 2000) -> Path:
+    """Write the synthetic set in MedMNIST's ``.npz`` layout (labels ``(N, 1)``)."""
+    from .npz_format import write_medmnist_npz
+    from .synthetic import generate_splits
+    generated = generate_splits(size=size, seed=seed, n_train=n_train, n_val=n_val,
+                                n_test=n_test, marker_strength=marker_strength)
+    return write_medmnist_npz(path, {split: (batch.images, batch.labels)
+                                     for split, batch in generated.items()})

@@ -1,0 +1,51 @@
+"""Scoring a trained model: class probabilities, accuracy and ROC-AUC."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def predict_proba(model, images, batch_size: int = 512) -> np.ndarray:
+    """Class probabilities, shape (N, classes); a single sigmoid gives [normal, abnormal]."""
+    outputs = np.asarray(model.predict(np.asarray(images, np.float32), batch_size=batch_size,
+                                       verbose=0), dtype=np.float32)
+    if outputs.shape[-1] == 1:
+        return np.concatenate([1.0 - outputs, outputs], axis=1)
+    return outputs
+
+
+def roc_auc(labels, scores) -> float:
+    """Binary ROC-AUC by ranks (ties get their mean rank); NaN if one class is absent."""
+    labels = np.asarray(labels).astype(bool).ravel()
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    positives, negatives = labels.sum(), (~labels).sum()
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    # mean rank of each run of tied scores
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_scores)) + 1]
+    ends = np.r_[starts[1:], len(scores)]
+    for start, end in zip(starts, ends):
+        ranks[order[start:end]] = (start + end + 1) / 2.0
+    return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def evaluate(model, images, labels, multi_label: bool = False) -> dict:
+    """Test-set accuracy and ROC-AUC (macro one-vs-rest for several classes)."""
+    probabilities = predict_proba(model, images)
+    labels = np.asarray(labels)
+    if multi_label:
+        predicted = probabilities >= 0.5
+        accuracy = float((predicted == labels.astype(bool)).mean())
+        aucs = [roc_auc(labels[:, k], probabilities[:, k]) for k in range(labels.shape[1])]
+    else:
+        classes = labels.astype(int).ravel()
+        accuracy = float((probabilities.argmax(axis=1) == classes).mean())
+        if probabilities.shape[1] == 2:
+            aucs = [roc_auc(classes == 1, probabilities[:, 1])]
+        else:
+            aucs = [roc_auc(classes == k, probabilities[:, k]) for k in range(probabilities.shape[1])]
+    aucs = [auc for auc in aucs if not np.isnan(auc)]
+    return {"accuracy": accuracy, "roc_auc": float(np.mean(aucs)) if aucs else float("nan"),
+            "n_test": int(len(labels))}

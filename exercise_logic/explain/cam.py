@@ -1,0 +1,212 @@
+"""The batched class-activation-map engine.
+
+One base class, :class:`BaseCAM`, does the shared work of every CAM method:
+find the layer, run one gradient tape over the whole batch with a score per
+image, ReLU, normalise each map by its max and upsample it to the input size,
+all inside one compiled ``tf.function``. A method only says how it turns the
+activations ``A`` and gradients ``G`` of the class score into a map
+(usually by weighting the channels: :meth:`BaseCAM.channel_weights`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .layers import build_tap, output_kind, resolve_layer
+
+
+class BaseCAM:
+    """Shared machinery of gradient-based CAM methods.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built model (Sequential, functional or with a nested base model).
+    layer : str, optional
+        Name or path (``base/conv``) of the conv layer; default the last one.
+    """
+
+    name = "base"
+
+    def __init__(self, model, layer=None):
+        self.model = model
+        self.layer = resolve_layer(model, layer)
+        self.output_kind = output_kind(model)
+        self.num_outputs = int(model.outputs[0].shape[-1])
+        self._tap = build_tap(model, self.layer)
+        input_shape = tuple(model.inputs[0].shape[1:])
+        self._compiled = tf.function(
+            self._maps_and_logits,
+            input_signature=[tf.TensorSpec((None,) + input_shape, tf.float32),
+                             tf.TensorSpec((None,), tf.int32)])
+
+    # -- what a method defines ------------------------------------------------
+    def channel_weights(self, activations, gradients):
+        """Per-image channel weights, shape (N, K), from A and G of shape (N, h, w, K)."""
+        raise NotImplementedError
+
+    def combine(self, activations, gradients):
+        """The map before ReLU, shape (N, h, w): sum over channels of weights x A."""
+        weights = self.channel_weights(activations, gradients)
+        return tf.einsum("nhwk,nk->nhw", activations, weights)
+
+    # -- shared work ------------------------------------------------------------
+    def _scores(self, logits, targets):
+        """The differentiated score per image; a target of -1 means the predicted class."""
+        if self.num_outputs == 1:
+            # Single sigmoid unit: 1 = abnormal explains z, 0 = normal explains -z.
+            z = logits[:, 0]
+            predicted = tf.cast(z >= 0, tf.int32)
+            chosen = tf.where(targets < 0, predicted, targets)
+            return tf.where(chosen == 0, -z, z), chosen
+        chosen = tf.where(targets < 0, tf.argmax(logits, axis=-1, output_type=tf.int32), targets)
+        return tf.gather(logits, chosen, axis=1, batch_dims=1), chosen
+
+    def _maps_and_logits(self, images, targets):
+        with tf.GradientTape() as tape:
+            # Watch the input: a frozen base has no trainable variables to record.
+            tape.watch(images)
+            activations, logits = self._tap(images)
+            scores, chosen = self._scores(logits, targets)
+        # Each score depends on its own image only, so the gradient of their sum
+        # gives every image its own gradients in one backward pass.
+        gradients = tape.gradient(scores, activations)
+        raw = tf.nn.relu(self.combine(activations, gradients))
+        peak = tf.reduce_max(raw, axis=(1, 2), keepdims=True)
+        normalised = tf.math.divide_no_nan(raw, peak)
+        upsampled = tf.image.resize(normalised[..., tf.newaxis], tf.shape(images)[1:3],
+                                    method="bilinear")[..., 0]
+        return tf.clip_by_value(upsampled, 0.0, 1.0), logits, chosen
+
+    def explain(self, images, target=None, batch_size=256):
+        """Maps, logits and the target class actually explained, per image.
+
+        Returns
+        -------
+        maps : ndarray of float32, shape (N, H, W), values in [0, 1]
+        logits : ndarray of float32, shape (N, outputs)
+        targets : ndarray of int32, shape (N,)
+        """
+        images = _as_batch(images)
+        targets = self._targets(target, len(images))
+        results = [self._compiled(tf.constant(images[start:start + batch_size]),
+                                  tf.constant(targets[start:start + batch_size]))
+                   for start in range(0, len(images), batch_size)]
+        if not results:
+            height, width = images.shape[1:3]
+            return (np.zeros((0, height, width), np.float32),
+                    np.zeros((0, self.num_outputs), np.float32), np.zeros(0, np.int32))
+        return tuple(np.concatenate([np.asarray(part[i]) for part in results]) for i in range(3))
+
+    def __call__(self, images, target=None, batch_size=256):
+        return self.explain(images, target, batch_size)[0]
+
+    def _targets(self, target, count):
+        classes = 2 if self.num_outputs == 1 else self.num_outputs
+        if target is None:
+            return np.full(count, -1, np.int32)
+        values = np.asarray(target)
+        if values.ndim == 0:
+            values = np.full(count, values)
+        if values.shape != (count,):
+            raise ValueError(f"target must be None, one class index or one per image "
+                             f"({count}), got shape {values.shape}")
+        if not np.issubdtype(values.dtype, np.integer) and not all(float(v).is_integer() for v in values):
+            raise ValueError(f"target must hold class indices (integers), got {values!r}")
+        values = values.astype(np.int32)
+        if values.size and (values.min() < 0 or values.max() >= classes):
+            raise ValueError(f"target class must be in 0..{classes - 1} for this model, got {values.tolist()}")
+        return values
+
+
+class GradCAM(BaseCAM):
+    """Grad-CAM (Selvaraju et al., 2017): weights = spatial mean of the gradients."""
+
+    name = "gradcam"
+
+    def channel_weights(self, activations, gradients):
+        return tf.reduce_mean(gradients, axis=(1, 2))
+
+
+METHODS = {method.name: method for method in (GradCAM,)}
+
+
+def _as_batch(images) -> np.ndarray:
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 3:
+        images = images[np.newaxis]
+    if images.ndim != 4:
+        raise ValueError(f"images must have shape (N, H, W, C) or (H, W, C), got {images.shape}")
+    return images
+
+
+def cam_engine(model, layer=None, method="gradcam") -> BaseCAM:
+    """The engine for (model, layer, method), built once and cached with the model."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
+    path = resolve_layer(model, layer)
+    per_model = model.__dict__.get("_cam_engines")
+    if per_model is None:
+        # Stored on the model itself (bypassing Keras' attribute tracking), so
+        # the engines live and die with it; a global weak map would keep it alive.
+        per_model = {}
+        object.__setattr__(model, "_cam_engines", per_model)
+    key = (method, path)
+    if key not in per_model:
+        per_model[key] = METHODS[method](model, path)
+    return per_model[key]
+
+
+def gradcam(model, images, layer=None, target=None, method="gradcam", batch_size=256):
+    """Grad-CAM maps for a batch of images.
+
+    Parameters
+    ----------
+    model : keras.Model
+    images : array-like of float, shape (N, H, W, C) or (H, W, C)
+    layer : str, optional
+        Conv layer name or path; default the last conv layer.
+    target : None, int or sequence of int
+        The class to explain: None = the predicted class; an index for all
+        images; or one per image. For a single-sigmoid model 1 = abnormal
+        (score z) and 0 = normal (score -z). For multi-label, the label index.
+    method : str
+        A CAM method name (``'gradcam'``).
+
+    Returns
+    -------
+    ndarray of float32, shape (N, H, W)
+        ReLU(sum_k alpha_k A_k) divided by its max (all-zero maps stay zero),
+        upsampled bilinearly to the input size; values in [0, 1].
+    """
+    return cam_engine(model, layer, method)(images, target, batch_size)
+
+
+def lecture_layer_and_target(model, last_conv_layer_name="last_conv_layer", class_index=None):
+    """Map the lecture's arguments onto :func:`gradcam`'s ``layer`` and ``target``.
+
+    A single-sigmoid model explains "abnormal" when ``class_index`` is None, as
+    the lecture's code did. A model without a layer called ``last_conv_layer``
+    (e.g. transfer learning) falls back to its last conv layer.
+    """
+    if class_index is None and int(model.outputs[0].shape[-1]) == 1:
+        class_index = 1
+    try:
+        layer = resolve_layer(model, last_conv_layer_name)
+    except ValueError:
+        if last_conv_layer_name != "last_conv_layer":
+            raise
+        layer = None
+    return layer, class_index
+
+
+def compute_gradcam(model, img_array, last_conv_layer_name="last_conv_layer", class_index=None):
+    """The lecture's Grad-CAM: one image in, one (H, W) map in [0, 1] out.
+
+    ``img_array`` has shape (1, H, W, C) (or (H, W, C)). For the lecture's
+    single-sigmoid model ``class_index=0`` explains "normal" and 1 or None
+    explains "abnormal"; otherwise None explains the predicted class.
+    A thin wrapper over :func:`gradcam`.
+    """
+    layer, target = lecture_layer_and_target(model, last_conv_layer_name, class_index)
+    return gradcam(model, img_array, layer=layer, target=target)[0]

@@ -1,0 +1,110 @@
+"""The CNNs students train: the lecture's simple CNN, a deeper CNN and transfer learning.
+
+The simple and deeper CNNs name their last convolution ``last_conv_layer``, so
+the lecture's Grad-CAM calls work unchanged; the transfer model's last conv
+layer lives inside its MobileNetV2 base and is found by ``layer=None``.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+MODEL_TYPES = ("simple", "deeper", "transfer")
+
+
+def _head(num_classes: int, multi_label: bool):
+    """Output layer and loss: sigmoid for binary / multi-label, softmax otherwise."""
+    if multi_label or num_classes == 1:
+        return layers.Dense(num_classes, activation="sigmoid", name="predictions"), "binary_crossentropy"
+    return layers.Dense(num_classes, activation="softmax", name="predictions"), "sparse_categorical_crossentropy"
+
+
+def _simple_cnn(input_shape):
+    """The lecture's CNN: its last conv map is 11x11 for 28x28 inputs."""
+    return [
+        layers.Input(shape=input_shape),
+        layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu", name="last_conv_layer"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Flatten(),
+        layers.Dense(64, activation="relu"),
+        layers.Dropout(0.2),
+    ]
+
+
+def _deeper_cnn(input_shape):
+    """'same'-padded conv blocks and a global-average-pool head.
+
+    The last conv map keeps half the input resolution (14x14 for 28x28), and
+    the GAP head makes every location matter, so Grad-CAM localises better.
+    """
+    return [
+        layers.Input(shape=input_shape),
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, padding="same", activation="relu"),
+        layers.Conv2D(64, 3, padding="same", activation="relu", name="last_conv_layer"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dropout(0.2),
+    ]
+
+
+def _transfer(input_shape, weights):
+    """A frozen MobileNetV2 base inside the model, as in the lecture's transfer notebook."""
+    try:
+        base = keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False,
+                                              weights=weights)
+    except Exception as error:  # the weights download: no network, proxy, disk...
+        raise RuntimeError(
+            "model_type='transfer' needs the ImageNet weights of MobileNetV2, which could not be "
+            f"downloaded ({error}). Connect to the internet once (Keras caches them in "
+            "~/.keras/models), or use model_type='simple' or 'deeper'. / 転移学習には "
+            "ImageNet の重みのダウンロードが必要です。'simple' か 'deeper' を使ってください。") from error
+    base.trainable = False
+    return [
+        layers.Input(shape=input_shape),
+        layers.Resizing(32, 32),
+        base,
+        layers.GlobalAveragePooling2D(),
+        layers.Dropout(0.2),
+    ]
+
+
+def build_model(input_shape, num_classes, model_type="simple", multi_label=False, *,
+                weights="imagenet"):
+    """Build and compile a CNN (the lecture's signature).
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(H, W, C)``, e.g. ``(28, 28, 3)``.
+    num_classes : int
+        Output units: 1 for binary (normal / abnormal) with a sigmoid.
+    model_type : {'simple', 'deeper', 'transfer'}
+        The lecture CNN, a deeper GAP-headed CNN, or a frozen MobileNetV2 base.
+    multi_label : bool
+        Independent sigmoid outputs (e.g. ChestMNIST's 14 findings).
+    weights : str or None
+        Base weights for ``'transfer'`` (``None`` builds it untrained, offline).
+
+    Returns
+    -------
+    keras.Sequential
+        Compiled with Adam and accuracy, as in the lecture.
+    """
+    if model_type not in MODEL_TYPES:
+        raise ValueError(f"model_type must be one of {MODEL_TYPES}, got {model_type!r}")
+    if int(num_classes) < 1:
+        raise ValueError(f"num_classes must be at least 1, got {num_classes!r}")
+    if model_type == "simple":
+        body = _simple_cnn(input_shape)
+    elif model_type == "deeper":
+        body = _deeper_cnn(input_shape)
+    else:
+        body = _transfer(input_shape, weights)
+    head, loss = _head(int(num_classes), multi_label)
+    model = keras.Sequential(body + [head], name=f"{model_type}_cnn")
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+    return model

@@ -1,0 +1,144 @@
+"""Turning images and heatmaps into pictures: overlays, panels and the lecture's figures.
+
+:func:`overlay` returns a plain RGB uint8 array, usable by matplotlib, Pillow
+and Gradio alike. Red means strong attention, blue weak (the ``jet`` colormap).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+COLORMAPS = ("jet", "turbo", "inferno", "viridis", "magma")
+
+
+def to_uint8_rgb(image) -> np.ndarray:
+    """An image as (H, W, 3) uint8: float input is taken in [0, 1], grayscale is repeated."""
+    image = np.asarray(image)
+    if image.ndim == 4 and image.shape[0] == 1:
+        image = image[0]
+    if image.ndim == 2:
+        image = image[..., np.newaxis]
+    if image.ndim != 3 or image.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"image must be (H, W), (H, W, 1) or (H, W, 3), got {image.shape}")
+    image = image[..., :3]
+    if image.dtype != np.uint8:
+        image = np.round(np.clip(image.astype(np.float32), 0.0, 1.0) * 255).astype(np.uint8)
+    if image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+    return image
+
+
+def resize_heatmap(heatmap, height: int, width: int) -> np.ndarray:
+    """Bilinear resize of a (h, w) map, with half-pixel centres like ``tf.image.resize``."""
+    heatmap = np.asarray(heatmap, dtype=np.float32)
+    if heatmap.shape == (height, width):
+        return heatmap
+    from PIL import Image
+    return np.asarray(Image.fromarray(heatmap, mode="F").resize((width, height), Image.Resampling.BILINEAR))
+
+
+def heatmap_to_rgb(heatmap, colormap: str = "jet") -> np.ndarray:
+    """Colour a (H, W) map in [0, 1]: (H, W, 3) uint8."""
+    import matplotlib
+    if colormap not in matplotlib.colormaps:
+        raise ValueError(f"unknown colormap {colormap!r}; try one of {', '.join(COLORMAPS)}")
+    values = np.clip(np.nan_to_num(np.asarray(heatmap, dtype=np.float32)), 0.0, 1.0)
+    return (matplotlib.colormaps[colormap](values)[..., :3] * 255).round().astype(np.uint8)
+
+
+def overlay(image, heatmap, colormap: str = "jet", opacity: float = 0.4) -> np.ndarray:
+    """Blend a coloured heatmap over an image.
+
+    Parameters
+    ----------
+    image : array, (H, W), (H, W, 1) or (H, W, 3); float in [0, 1] or uint8
+    heatmap : array of float, (h, w) in [0, 1]; resized bilinearly to (H, W)
+    colormap : str
+        A matplotlib colormap name (``'jet'`` as in the lecture).
+    opacity : float in [0, 1]
+        Weight of the heatmap (the lecture shows it with alpha 0.4).
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+    """
+    if not 0.0 <= float(opacity) <= 1.0:
+        raise ValueError(f"opacity must be in [0, 1], got {opacity!r}")
+    base = to_uint8_rgb(image).astype(np.float32)
+    colours = heatmap_to_rgb(resize_heatmap(heatmap, *base.shape[:2]), colormap).astype(np.float32)
+    return np.round((1.0 - opacity) * base + opacity * colours).astype(np.uint8)
+
+
+def enlarge(image, size: int) -> np.ndarray:
+    """Nearest-neighbour enlargement of an RGB uint8 image to about ``size`` px (keeps pixels crisp)."""
+    image = to_uint8_rgb(image)
+    factor = max(1, size // max(image.shape[:2]))
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def explanation_panel(image, heatmap, colormap: str = "jet", opacity: float = 0.4,
+                      display_size: int = 224, gap: int = 8) -> np.ndarray:
+    """Original, heatmap and overlay side by side, enlarged: (S, 3S + 2 gap, 3) uint8."""
+    original = enlarge(image, display_size)
+    height, width = original.shape[:2]
+    smooth = resize_heatmap(heatmap, height, width)
+    parts = [original, heatmap_to_rgb(smooth, colormap), overlay(original, smooth, colormap, opacity)]
+    spacer = np.full((height, gap, 3), 255, np.uint8)
+    return np.concatenate([parts[0], spacer, parts[1], spacer, parts[2]], axis=1)
+
+
+def save_png(array, path) -> None:
+    from PIL import Image
+    Image.fromarray(to_uint8_rgb(array)).save(path, format="PNG")
+
+
+def _finish_figure(figure) -> None:
+    import matplotlib.pyplot as plt
+    figure.tight_layout()
+    plt.show()
+    if not plt.isinteractive():
+        plt.close(figure)
+
+
+def show_gradcam(model, image, last_conv_layer_name="last_conv_layer",
+                 title_original="Original Image", title_gradcam="Grad-CAM", class_index=None):
+    """The lecture's figure: the image and its Grad-CAM overlay. Returns the (H, W) map."""
+    import matplotlib.pyplot as plt
+    from .explain import compute_gradcam
+
+    img_array = image[np.newaxis, ...] if np.ndim(image) == 3 else np.asarray(image)
+    heatmap = compute_gradcam(model, img_array, last_conv_layer_name, class_index)
+    figure, axes = plt.subplots(1, 2, figsize=(10, 5))
+    axes[0].imshow(to_uint8_rgb(img_array[0]))
+    axes[0].set_title(title_original)
+    axes[1].imshow(overlay(img_array[0], heatmap))
+    axes[1].set_title(title_gradcam)
+    for axis in axes:
+        axis.axis("off")
+    _finish_figure(figure)
+    return heatmap
+
+
+def show_gradcam_comparison(model, images, labels=None, last_conv_layer_name="last_conv_layer",
+                            cols=4, figsize=None, class_index=None):
+    """The lecture's grid of overlays for several images, computed in one batch.
+
+    Returns the list of (H, W) maps.
+    """
+    import matplotlib.pyplot as plt
+    from .explain.cam import gradcam, lecture_layer_and_target
+
+    images = np.asarray(images)
+    if len(images) == 0:
+        raise ValueError("images is empty: pass at least one image, e.g. x_test[:8]")
+    layer, class_index = lecture_layer_and_target(model, last_conv_layer_name, class_index)
+    heatmaps = list(gradcam(model, images, layer=layer, target=class_index))
+    rows = (len(images) + cols - 1) // cols
+    figure, axes = plt.subplots(rows, cols, figsize=figsize or (cols * 4, rows * 4), squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index < len(images):
+            axis.imshow(overlay(images[index], heatmaps[index]))
+            if labels is not None and index < len(labels):
+                axis.set_title(str(labels[index]))
+    _finish_figure(figure)
+    return heatmaps

@@ -1,0 +1,179 @@
+"""Train once, load afterwards: a cache of trained models for the demo and notebooks.
+
+A model is saved as ``<key>.keras`` with a ``<key>.json`` record of its
+settings and test metrics in the cache folder (``$EXERCISE_LOGIC_CACHE`` or
+``~/.cache/exercise_logic``). The key covers everything that changes the
+weights. Files are written to temporary names and renamed, so a crash never
+leaves a half-written model; a corrupt or incompatible file is reported and
+the model is trained again.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import keras
+
+from .data.datasets import Dataset, load_dataset
+from .evaluation import evaluate
+from .models import build_model
+
+CACHE_FORMAT = 1  # bump when models or training change in a way old files must not be reused
+
+
+class StaleCacheWarning(UserWarning):
+    """A cached model was unreadable or incompatible and is trained again."""
+
+
+@dataclasses.dataclass
+class TrainedModel:
+    """A trained model with the data it was trained on and its test metrics."""
+    model: keras.Model
+    dataset: Dataset
+    settings: dict
+    metrics: dict
+    history: dict
+    path: Path
+    from_cache: bool
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("EXERCISE_LOGIC_CACHE") or Path.home() / ".cache" / "exercise_logic")
+
+
+def training_settings(dataset="synthetic", model_type="simple", size=28, epochs=5, batch_size=128,
+                      seed=0, marker_strength=None, binary=None) -> dict:
+    """The settings that identify a trained model (ChestMNIST is binary by default)."""
+    if binary is None:
+        binary = dataset == "chestmnist"
+    return {"dataset": dataset, "size": int(size), "model_type": model_type, "epochs": int(epochs),
+            "batch_size": int(batch_size), "seed": int(seed), "marker_strength": marker_strength,
+            "binary": bool(binary), "format": CACHE_FORMAT, "keras": keras.__version__.split(".")[0]}
+
+
+def cache_key(settings: dict) -> str:
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{settings['dataset']}-{settings['size']}-{settings['model_type']}-{digest}"
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    handle, partial = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(partial, path)
+    except BaseException:
+        os.remove(partial)
+        raise
+
+
+def _save_atomically(model, record: dict, model_path: Path, record_path: Path) -> None:
+    handle, partial = tempfile.mkstemp(prefix=model_path.stem + ".", suffix=".part.keras",
+                                       dir=model_path.parent)
+    os.close(handle)
+    try:
+        model.save(partial)
+        os.replace(partial, model_path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    # The record is written last: a model without its record is not trusted.
+    _atomic_write_text(record_path, json.dumps(record, indent=2, ensure_ascii=False))
+
+
+def _load_cached(model_path: Path, record_path: Path, settings: dict):
+    """The cached (model, record), or None with a warning when unusable."""
+    if not model_path.exists() or not record_path.exists():
+        return None
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        if record.get("settings") != settings:
+            raise ValueError("it was trained with other settings")
+        model = keras.models.load_model(model_path, compile=True)
+        expected = (None, settings["size"], settings["size"], 3)
+        if tuple(model.inputs[0].shape) != expected:
+            raise ValueError(f"its input shape is {tuple(model.inputs[0].shape)}, not {expected}")
+        return model, record
+    except Exception as error:  # any unreadable file means: train again
+        warnings.warn(f"cached model {model_path} is unusable ({error}); training it again.",
+                      StaleCacheWarning, stacklevel=3)
+        return None
+
+
+class _EpochProgress(keras.callbacks.Callback):
+    def __init__(self, report, epochs):
+        super().__init__()
+        self.report, self.epochs = report, epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.report(epoch + 1, self.epochs, dict(logs or {}))
+
+
+def train_or_load(dataset="synthetic", model_type="simple", *, size=28, epochs=5, batch_size=128,
+                  seed=0, marker_strength=None, binary=None, cache_dir=None, root=None,
+                  progress=True, retrain=False) -> TrainedModel:
+    """Load the cached model for these settings, or train and cache it.
+
+    Parameters
+    ----------
+    dataset : str
+        ``'synthetic'`` or a MedMNIST flag (``'chestmnist'`` is made binary).
+    model_type : {'simple', 'deeper', 'transfer'}
+    size, epochs, batch_size, seed : int
+        Image size and the lecture's training settings (5 epochs, batch 128).
+    marker_strength : float, optional
+        Synthetic only: correlate the corner marker with the label (shortcut lab).
+    cache_dir : path, optional
+        Default ``$EXERCISE_LOGIC_CACHE`` or ``~/.cache/exercise_logic``.
+    progress : bool or callable
+        True shows Keras' progress bar; a callable ``(epoch, epochs, logs)`` is
+        called after every epoch (the demo's progress bar).
+    retrain : bool
+        Ignore a cached model.
+    """
+    settings = training_settings(dataset, model_type, size, epochs, batch_size, seed,
+                                 marker_strength, binary)
+    data = load_dataset(dataset, size, root=root, binary_classification=settings["binary"],
+                        marker_strength=marker_strength)
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    key = cache_key(settings)
+    model_path, record_path = folder / f"{key}.keras", folder / f"{key}.json"
+
+    cached = None if retrain else _load_cached(model_path, record_path, settings)
+    if cached is not None:
+        model, record = cached
+        return TrainedModel(model, data, settings, record["metrics"], record["history"],
+                            model_path, from_cache=True)
+
+    keras.utils.set_random_seed(seed)
+    model = build_model((size, size, 3), data.num_outputs, model_type, multi_label=data.multi_label)
+    callbacks = [_EpochProgress(progress, epochs)] if callable(progress) else []
+    history = model.fit(data.train.images, data.train.labels,
+                        validation_data=(data.val.images, data.val.labels), epochs=epochs,
+                        batch_size=batch_size, callbacks=callbacks,
+                        verbose=1 if progress is True else 0)
+    metrics = evaluate(model, data.test.images, data.test.labels, data.multi_label)
+    history = {name: [float(value) for value in values] for name, values in history.history.items()}
+    record = {"settings": settings, "metrics": metrics, "history": history}
+    _save_atomically(model, record, model_path, record_path)
+    return TrainedModel(model, data, settings, metrics, history, model_path, from_cache=False)
+
+
+def cached_models(cache_dir=None) -> list[dict]:
+    """Records of the models in the cache, for ``python -m exercise_logic datasets``."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    records = []
+    for record_path in sorted(folder.glob("*.json")):
+        try:
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (folder / f"{record_path.stem}.keras").exists():
+            records.append({"key": record_path.stem, **record})
+    return records
