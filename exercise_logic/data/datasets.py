@@ -225,11 +225,27 @@ def _load_synthetic(size: int, as_rgb: bool, marker_strength: float | None, seed
 
 def write_synthetic_npz(path: str | os.PathLike, size: int = 28, seed: int = SYNTHETIC_SEED,
                         marker_strength: float | None = None, n_train: int = 8000,
-                        n_val: int = 1000, n_test: int = 2000) -> Path:
-    """Write the synthetic set in MedMNIST's ``.npz`` layout (labels ``(N, 1)``)."""
+                        n_val: int = 1000, n_test: int = 2000, findings: int | None = None) -> Path:
+    """Write the synthetic set in MedMNIST's ``.npz`` layout.
+
+    Labels are ``(N, 1)``, or with ``findings=14`` ChestMNIST-shaped multi-label
+    rows: each abnormal image gets one or two random findings, so that
+    ``binary_classification=True`` gives back the synthetic labels.
+    """
     from .npz_format import write_medmnist_npz
     from .synthetic import generate_splits
     generated = generate_splits(size=size, seed=seed, n_train=n_train, n_val=n_val,
                                 n_test=n_test, marker_strength=marker_strength)
-    return write_medmnist_npz(path, {split: (batch.images, batch.labels)
-                                     for split, batch in generated.items()})
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split, batch in generated.items():
+        labels = batch.labels.reshape(-1, 1)
+        if findings is not None:
+            rows = np.zeros((len(labels), findings), np.uint8)
+            abnormal = np.flatnonzero(batch.labels)
+            for extra in range(2):
+                chosen = abnormal if extra == 0 else abnormal[rng.random(len(abnormal)) < 0.3]
+                rows[chosen, rng.integers(0, findings, len(chosen))] = 1
+            labels = rows
+        arrays[split] = (batch.images, labels)
+    return write_medmnist_npz(path, arrays)

@@ -151,10 +151,14 @@ def download(url: str, destination: str | os.PathLike, md5: str | None = None,
             total = int(response.headers.get("Content-Length") or 0) or None
             with tqdm(total=total, unit="B", unit_scale=True, desc=destination.name,
                       disable=not progress) as bar:
+                received = 0
                 for chunk in iter(lambda: response.read(1 << 20), b""):
                     out.write(chunk)
                     digest.update(chunk)
                     bar.update(len(chunk))
+                    received += len(chunk)
+        if total is not None and received != total:
+            raise OSError(f"incomplete download from {url}: got {received} of {total} bytes")
         if md5 is not None and digest.hexdigest() != md5:
             raise ValueError(
                 f"checksum mismatch for {url}: got MD5 {digest.hexdigest()}, expected {md5}")
