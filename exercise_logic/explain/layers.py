@@ -110,7 +110,8 @@ def build_tap(model, layer_path: str, logits: bool = True):
     name, _, rest = layer_path.partition("/")
     head, to_logits = _split_head(model) if logits else (None, lambda features: features)
     own = _own_layers(model)
-    if not rest:
+    if not rest and not isinstance(model, keras.Sequential):
+        # A functional graph may branch: cut it symbolically at the layer.
         body_output = head.input if head is not None else model.outputs[0]
         tap_model = keras.Model(model.inputs, [model.get_layer(name).output, body_output])
 
@@ -119,17 +120,25 @@ def build_tap(model, layer_path: str, logits: bool = True):
             return activations, to_logits(features)
         return tap
 
-    container = model.get_layer(name)
-    position = own.index(container)
+    # A chain of layers (Sequential, or a model wrapping a nested base) is
+    # replayed call by call. This also avoids Sequential's symbolic tensors,
+    # which belong to different graphs once a model has been saved and loaded.
+    target = model.get_layer(name)
+    position = own.index(target)
     before = own[:position]
     after = [layer for layer in own[position + 1:] if layer is not head]
-    inner_tap = build_tap(container, rest, logits=False)
+    if rest:
+        at_target = build_tap(target, rest, logits=False)
+    else:
+        def at_target(features):
+            activations = target(features, training=False)
+            return activations, activations
 
     def replay(images):
         features = images
         for layer in before:
             features = layer(features, training=False)
-        activations, features = inner_tap(features)
+        activations, features = at_target(features)
         for layer in after:
             features = layer(features, training=False)
         return activations, features
