@@ -14,8 +14,8 @@ from .data.datasets import (Dataset, Split, available_datasets, dataset_names,  
 from .data.medmnist_files import ChecksumWarning, DatasetUnavailableError  # noqa: E402
 from .data.npz_format import CorruptDatasetError  # noqa: E402
 from .evaluation import evaluate, predict_proba, roc_auc  # noqa: E402
-from .explain import (METHODS, cam_engine, compute_gradcam, conv_layer_names,  # noqa: E402
-                      gradcam)
+from .explain import (CAM_METHODS, METHODS, PIXEL_METHODS, cam_engine, compute_gradcam,  # noqa: E402
+                      conv_layer_names, gradcam)
 from .models import MODEL_TYPES, build_model  # noqa: E402
 from .rendering import (COLORMAPS, explanation_panel, heatmap_to_rgb, overlay,  # noqa: E402
                         show_gradcam, show_gradcam_comparison)
@@ -27,7 +27,7 @@ __all__ = [
     "show_gradcam", "show_gradcam_comparison",
     "Dataset", "Split", "available_datasets", "dataset_names", "load_dataset",
     "write_synthetic_npz", "ChecksumWarning", "DatasetUnavailableError", "CorruptDatasetError",
-    "evaluate", "predict_proba", "roc_auc", "METHODS", "cam_engine", "conv_layer_names",
+    "evaluate", "predict_proba", "roc_auc", "METHODS", "CAM_METHODS", "PIXEL_METHODS", "cam_engine", "conv_layer_names",
     "gradcam", "MODEL_TYPES", "COLORMAPS", "explanation_panel", "heatmap_to_rgb", "overlay",
     "TrainedModel", "train_or_load",
 ]

@@ -125,7 +125,7 @@ def show_gradcam_comparison(model, images, labels=None, last_conv_layer_name="la
     Returns the list of (H, W) maps.
     """
     import matplotlib.pyplot as plt
-    from .explain.cam import gradcam, lecture_layer_and_target
+    from .explain import gradcam, lecture_layer_and_target
 
     images = np.asarray(images)
     if len(images) == 0:

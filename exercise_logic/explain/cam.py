@@ -1,11 +1,15 @@
-"""The batched class-activation-map engine.
+"""The batched explanation engine.
 
-One base class, :class:`BaseCAM`, does the shared work of every CAM method:
-find the layer, run one gradient tape over the whole batch with a score per
-image, ReLU, normalise each map by its max and upsample it to the input size,
-all inside one compiled ``tf.function``. A method only says how it turns the
-activations ``A`` and gradients ``G`` of the class score into a map
-(usually by weighting the channels: :meth:`BaseCAM.channel_weights`).
+:class:`Explainer` does the work every method shares: resolve the layer, pick
+one score per image (the logit of its target class), run the whole batch
+through one compiled ``tf.function`` and return maps in [0, 1].
+
+:class:`BaseCAM` adds what every class-activation-map method shares: the
+activations ``A`` and gradients ``G`` of a conv layer from one gradient tape,
+ReLU, normalising each map by its max and bilinear upsampling to the input
+size. A CAM method only says how it weights the channels
+(:meth:`BaseCAM.channel_weights`) or, if it needs more, how it combines ``A``
+and ``G`` (:meth:`BaseCAM.combine`). Methods live in :mod:`.methods`.
 """
 from __future__ import annotations
 
@@ -15,8 +19,8 @@ import tensorflow as tf
 from .layers import build_tap, output_kind, resolve_layer
 
 
-class BaseCAM:
-    """Shared machinery of gradient-based CAM methods.
+class Explainer:
+    """Shared machinery: targets, scores, compilation and batching.
 
     Parameters
     ----------
@@ -27,6 +31,7 @@ class BaseCAM:
     """
 
     name = "base"
+    batch_size = 256  # images per compiled call; methods with many passes per image use fewer
 
     def __init__(self, model, layer=None):
         self.model = model
@@ -40,45 +45,35 @@ class BaseCAM:
             input_signature=[tf.TensorSpec((None,) + input_shape, tf.float32),
                              tf.TensorSpec((None,), tf.int32)])
 
-    # -- what a method defines ------------------------------------------------
-    def channel_weights(self, activations, gradients):
-        """Per-image channel weights, shape (N, K), from A and G of shape (N, h, w, K)."""
+    def _maps_and_logits(self, images, targets):
+        """Compiled: (maps (N, H, W) in [0, 1], logits (N, outputs), explained class (N,))."""
         raise NotImplementedError
 
-    def combine(self, activations, gradients):
-        """The map before ReLU, shape (N, h, w): sum over channels of weights x A."""
-        weights = self.channel_weights(activations, gradients)
-        return tf.einsum("nhwk,nk->nhw", activations, weights)
+    def logits(self, images):
+        """Logits of the model for a batch (inside a compiled function)."""
+        return self._tap(images)[1]
 
-    # -- shared work ------------------------------------------------------------
-    def _scores(self, logits, targets):
-        """The differentiated score per image; a target of -1 means the predicted class."""
+    def scores(self, logits, targets):
+        """The score to explain per image, and the class it explains.
+
+        A target of -1 means the predicted class. For a single sigmoid unit,
+        1 (abnormal) explains the logit z and 0 (normal) explains -z.
+        """
         if self.num_outputs == 1:
-            # Single sigmoid unit: 1 = abnormal explains z, 0 = normal explains -z.
             z = logits[:, 0]
-            predicted = tf.cast(z >= 0, tf.int32)
-            chosen = tf.where(targets < 0, predicted, targets)
+            chosen = tf.where(targets < 0, tf.cast(z >= 0, tf.int32), targets)
             return tf.where(chosen == 0, -z, z), chosen
         chosen = tf.where(targets < 0, tf.argmax(logits, axis=-1, output_type=tf.int32), targets)
         return tf.gather(logits, chosen, axis=1, batch_dims=1), chosen
 
-    def _maps_and_logits(self, images, targets):
-        with tf.GradientTape() as tape:
-            # Watch the input: a frozen base has no trainable variables to record.
-            tape.watch(images)
-            activations, logits = self._tap(images)
-            scores, chosen = self._scores(logits, targets)
-        # Each score depends on its own image only, so the gradient of their sum
-        # gives every image its own gradients in one backward pass.
-        gradients = tape.gradient(scores, activations)
-        raw = tf.nn.relu(self.combine(activations, gradients))
-        peak = tf.reduce_max(raw, axis=(1, 2), keepdims=True)
-        normalised = tf.math.divide_no_nan(raw, peak)
-        upsampled = tf.image.resize(normalised[..., tf.newaxis], tf.shape(images)[1:3],
-                                    method="bilinear")[..., 0]
-        return tf.clip_by_value(upsampled, 0.0, 1.0), logits, chosen
+    def probabilities(self, logits, chosen):
+        """The model's probability of the chosen class (for perturbation methods)."""
+        if self.num_outputs == 1 or self.output_kind == "sigmoid":
+            signed = self.scores(logits, chosen)[0]
+            return tf.sigmoid(signed)
+        return tf.gather(tf.nn.softmax(logits), chosen, axis=1, batch_dims=1)
 
-    def explain(self, images, target=None, batch_size=256):
+    def explain(self, images, target=None, batch_size=None):
         """Maps, logits and the target class actually explained, per image.
 
         Returns
@@ -87,18 +82,19 @@ class BaseCAM:
         logits : ndarray of float32, shape (N, outputs)
         targets : ndarray of int32, shape (N,)
         """
-        images = _as_batch(images)
+        images = as_batch(images)
         targets = self._targets(target, len(images))
-        results = [self._compiled(tf.constant(images[start:start + batch_size]),
-                                  tf.constant(targets[start:start + batch_size]))
-                   for start in range(0, len(images), batch_size)]
+        step = batch_size or self.batch_size
+        results = [self._compiled(tf.constant(images[start:start + step]),
+                                  tf.constant(targets[start:start + step]))
+                   for start in range(0, len(images), step)]
         if not results:
             height, width = images.shape[1:3]
             return (np.zeros((0, height, width), np.float32),
                     np.zeros((0, self.num_outputs), np.float32), np.zeros(0, np.int32))
         return tuple(np.concatenate([np.asarray(part[i]) for part in results]) for i in range(3))
 
-    def __call__(self, images, target=None, batch_size=256):
+    def __call__(self, images, target=None, batch_size=None):
         return self.explain(images, target, batch_size)[0]
 
     def _targets(self, target, count):
@@ -119,8 +115,39 @@ class BaseCAM:
         return values
 
 
+def normalise_by_max(maps):
+    """Divide each (N, h, w) map by its max; an all-zero map stays zero, never NaN."""
+    return tf.math.divide_no_nan(maps, tf.reduce_max(maps, axis=(1, 2), keepdims=True))
+
+
+class BaseCAM(Explainer):
+    """Shared work of class-activation-map methods on a conv layer."""
+
+    def channel_weights(self, activations, gradients):
+        """Per-image channel weights, shape (N, K), from A and G of shape (N, h, w, K)."""
+        raise NotImplementedError
+
+    def combine(self, activations, gradients, images, chosen):
+        """The map before ReLU, shape (N, h, w): by default sum_k weight_k A_k."""
+        return tf.einsum("nhwk,nk->nhw", activations, self.channel_weights(activations, gradients))
+
+    def _maps_and_logits(self, images, targets):
+        with tf.GradientTape() as tape:
+            # Watch the input: a frozen base has no trainable variables to record.
+            tape.watch(images)
+            activations, logits = self._tap(images)
+            scores, chosen = self.scores(logits, targets)
+        # Each score depends on its own image only, so the gradient of their sum
+        # gives every image its own gradients in one backward pass.
+        gradients = tape.gradient(scores, activations)
+        raw = tf.nn.relu(self.combine(activations, gradients, images, chosen))
+        upsampled = tf.image.resize(normalise_by_max(raw)[..., tf.newaxis], tf.shape(images)[1:3],
+                                    method="bilinear")[..., 0]
+        return tf.clip_by_value(upsampled, 0.0, 1.0), logits, chosen
+
+
 class GradCAM(BaseCAM):
-    """Grad-CAM (Selvaraju et al., 2017): weights = spatial mean of the gradients."""
+    """Grad-CAM (Selvaraju et al., 2017): w_k = spatial mean of the gradients."""
 
     name = "gradcam"
 
@@ -128,10 +155,7 @@ class GradCAM(BaseCAM):
         return tf.reduce_mean(gradients, axis=(1, 2))
 
 
-METHODS = {method.name: method for method in (GradCAM,)}
-
-
-def _as_batch(images) -> np.ndarray:
+def as_batch(images) -> np.ndarray:
     images = np.asarray(images, dtype=np.float32)
     if images.ndim == 3:
         images = images[np.newaxis]
@@ -140,8 +164,9 @@ def _as_batch(images) -> np.ndarray:
     return images
 
 
-def cam_engine(model, layer=None, method="gradcam") -> BaseCAM:
-    """The engine for (model, layer, method), built once and cached with the model."""
+def cam_engine(model, layer=None, method="gradcam") -> Explainer:
+    """The explainer for (model, layer, method), built once and cached with the model."""
+    from .methods import METHODS
     if method not in METHODS:
         raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
     path = resolve_layer(model, layer)
@@ -157,8 +182,8 @@ def cam_engine(model, layer=None, method="gradcam") -> BaseCAM:
     return per_model[key]
 
 
-def gradcam(model, images, layer=None, target=None, method="gradcam", batch_size=256):
-    """Grad-CAM maps for a batch of images.
+def gradcam(model, images, layer=None, target=None, method="gradcam", batch_size=None):
+    """Grad-CAM (or another method's) maps for a batch of images.
 
     Parameters
     ----------
@@ -171,13 +196,13 @@ def gradcam(model, images, layer=None, target=None, method="gradcam", batch_size
         images; or one per image. For a single-sigmoid model 1 = abnormal
         (score z) and 0 = normal (score -z). For multi-label, the label index.
     method : str
-        A CAM method name (``'gradcam'``).
+        A key of :data:`exercise_logic.explain.METHODS` (default ``'gradcam'``).
 
     Returns
     -------
     ndarray of float32, shape (N, H, W)
-        ReLU(sum_k alpha_k A_k) divided by its max (all-zero maps stay zero),
-        upsampled bilinearly to the input size; values in [0, 1].
+        For Grad-CAM: ReLU(sum_k alpha_k A_k) divided by its max (all-zero maps
+        stay zero), upsampled bilinearly to the input size; values in [0, 1].
     """
     return cam_engine(model, layer, method)(images, target, batch_size)
 
