@@ -6,6 +6,7 @@ import tensorflow as tf
 from keras import layers
 
 import exercise_logic as el
+from cam_reference import flat_tap, hand_built_model
 from exercise_logic.explain import cam_engine
 
 
@@ -35,18 +36,6 @@ def reference_gradcam(activation_and_features, head, image, target, binary):
         cam = cam / cam.max()
     resized = tf.image.resize(cam[..., None], image.shape[:2], method="bilinear")
     return resized.numpy()[..., 0]
-
-
-def flat_tap(model, conv_name):
-    """Call a flat model's layers one by one on a new input (the lecture's approach)."""
-    def run(x):
-        conv = None
-        for layer in model.layers[:-1]:
-            x = layer(x, training=False)
-            if layer.name == conv_name:
-                conv = x
-        return conv, x
-    return run
 
 
 def nested_tap(model, base_name, conv_name):
@@ -129,23 +118,6 @@ def test_branching_functional_model_at_top_level():
     for image, target, heatmap in zip(images, [0, 1, 2], maps):
         expected = reference_gradcam(lambda x: probe(x), _logit_head(model), image, target, False)
         np.testing.assert_allclose(heatmap, expected, atol=1e-5)
-
-
-def hand_built_model():
-    """x (4x4x1) -> 1x1 conv giving two channels equal to x -> Dense(1, sigmoid).
-
-    The Dense weights are +1 on channel 0 and -0.5 on channel 1 at every
-    position, so the gradients are alpha = (1, -0.5) and the Grad-CAM of
-    "abnormal" is ReLU(x - 0.5 x) = 0.5 x, i.e. x / max(x) after normalising.
-    For "normal" (score -z) it is ReLU(-0.5 x) = 0 everywhere.
-    """
-    model = keras.Sequential([layers.Input((4, 4, 1)),
-                              layers.Conv2D(2, 1, use_bias=False, name="conv"),
-                              layers.Flatten(), layers.Dense(1, activation="sigmoid")])
-    model.layers[0].set_weights([np.ones((1, 1, 1, 2), np.float32)])
-    dense = np.tile(np.array([[1.0], [-0.5]], np.float32), (16, 1))
-    model.layers[2].set_weights([dense, np.zeros(1, np.float32)])
-    return model
 
 
 def test_known_answer_on_a_hand_built_model():
