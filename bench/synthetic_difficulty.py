@@ -27,76 +27,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import exercise_logic as el  # noqa: E402
 from exercise_logic.data.synthetic import generate_chest_xrays, generate_splits  # noqa: E402
 
 AUC_BAND = (0.85, 0.97)
-
-
-def roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float:
-    """Rank-based ROC-AUC (Mann-Whitney U), ties get average ranks.
-
-    Parameters
-    ----------
-    y_true : numpy.ndarray
-        ``(N,)`` binary labels (0/1).
-    scores : numpy.ndarray
-        ``(N,)`` real-valued scores, higher = more likely positive.
-
-    Returns
-    -------
-    float
-        Area under the ROC curve; ``nan`` if only one class is present.
-    """
-    y_true = np.asarray(y_true).ravel().astype(bool)
-    scores = np.asarray(scores, dtype=np.float64).ravel()
-    n_pos, n_neg = int(y_true.sum()), int((~y_true).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    sorted_scores = scores[order]
-    ranks = np.empty(len(scores), dtype=np.float64)
-    # average ranks (1-based) over runs of tied scores
-    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
-    avg = first + (counts + 1) / 2.0
-    ranks[order] = np.repeat(avg, counts)
-    return float((ranks[y_true].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
     """``(N, S, S)`` uint8 -> ``(N, S, S, 3)`` float32 in ``[0, 1]``."""
     x = images.astype(np.float32) / 255.0
     return np.repeat(x[..., None], 3, axis=-1)
-
-
-def build_model(kind: str, size: int):
-    """The lecture CNN (``'lecture'``) or the deeper GAP CNN (``'deep'``)."""
-    from tensorflow import keras
-    from tensorflow.keras import layers
-
-    if kind == "lecture":
-        return keras.Sequential([
-            keras.Input((size, size, 3)),
-            layers.Conv2D(32, (3, 3), activation="relu"),
-            layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), activation="relu", name="last_conv_layer"),
-            layers.MaxPooling2D((2, 2)),
-            layers.Flatten(),
-            layers.Dense(64, activation="relu"),
-            layers.Dropout(0.2),
-            layers.Dense(1, activation="sigmoid"),
-        ])
-    if kind == "deep":
-        return keras.Sequential([
-            keras.Input((size, size, 3)),
-            layers.Conv2D(32, (3, 3), padding="same", activation="relu"),
-            layers.Conv2D(32, (3, 3), padding="same", activation="relu"),
-            layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
-            layers.Conv2D(64, (3, 3), padding="same", activation="relu", name="last_conv_layer"),
-            layers.GlobalAveragePooling2D(),
-            layers.Dense(1, activation="sigmoid"),
-        ])
-    raise ValueError(f"model must be one of ('lecture', 'deep'), got {kind!r}")
 
 
 def train_and_evaluate(splits, kind: str, seed: int, epochs: int, verbose: int = 0) -> dict:
@@ -108,14 +48,13 @@ def train_and_evaluate(splits, kind: str, seed: int, epochs: int, verbose: int =
     x_train, y_train = to_model_input(train.images), train.labels.astype(np.float32)
     x_test, y_test = to_model_input(test.images), test.labels
     keras.utils.set_random_seed(seed)
-    model = build_model(kind, size)
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    model = el.build_model((size, size, 3), 1, kind)  # compiled as in the lecture
     t0 = time.perf_counter()
     model.fit(x_train, y_train, epochs=epochs, validation_split=0.1, batch_size=128, verbose=verbose)
     train_s = time.perf_counter() - t0
     scores = model.predict(x_test, batch_size=512, verbose=0).ravel()
     return {
-        "auc": roc_auc(y_test, scores),
+        "auc": el.roc_auc(y_test, scores),
         "acc": float(np.mean((scores >= 0.5) == (y_test == 1))),
         "train_s": train_s,
     }
@@ -126,7 +65,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--size", type=int, default=28)
-    parser.add_argument("--model", choices=("lecture", "deep", "both"), default="lecture")
+    parser.add_argument("--model", choices=("simple", "deeper", "both"), default="simple",
+                        help="'simple' is the lecture CNN")
     parser.add_argument("--marker-strength", type=float, default=None,
                         help="marker/label correlation on train/val (test is always 0)")
     parser.add_argument("--n-train", type=int, default=8000)
@@ -141,7 +81,7 @@ def main(argv=None) -> int:
     generate_chest_xrays(10_000, size=28, seed=0)
     print(f"generation: 10,000 images at 28x28 in {time.perf_counter() - t0:.2f} s")
 
-    kinds = ("lecture", "deep") if args.model == "both" else (args.model,)
+    kinds = ("simple", "deeper") if args.model == "both" else (args.model,)
     results = {k: [] for k in kinds}
     for seed in args.seeds:
         t0 = time.perf_counter()
@@ -154,7 +94,7 @@ def main(argv=None) -> int:
             in_band = AUC_BAND[0] <= r["auc"] <= AUC_BAND[1]
             if args.marker_strength is not None:
                 flag = "marker shortcut run: a low test AUC is the expected lesson"
-            elif kind == "lecture":
+            elif kind == "simple":
                 flag = "ok" if in_band else "OUTSIDE BAND"
             else:
                 flag = "learns" if r["auc"] > 0.6 else "STUCK near 0.5?"

@@ -47,3 +47,9 @@ def test_settings_change_the_key_and_a_mismatched_record_retrains(tmp_path):
     record_path.write_text(json.dumps(record))
     with pytest.warns(StaleCacheWarning, match="other settings"):
         assert not _train(tmp_path).from_cache
+
+
+def test_lecture_cnn_reaches_teaching_difficulty(model_cache):
+    """The synthetic set is a teaching dataset: neither solved nor impossible in 5 epochs."""
+    trained = el.train_or_load("synthetic", "simple", epochs=5, progress=False)
+    assert 0.85 <= trained.metrics["roc_auc"] <= 0.97, trained.metrics
