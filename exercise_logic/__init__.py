@@ -16,10 +16,13 @@ from .data.npz_format import CorruptDatasetError  # noqa: E402
 from .evaluation import evaluate, predict_proba, roc_auc  # noqa: E402
 from .explain import (CAM_METHODS, METHODS, PIXEL_METHODS, cam_engine, compute_gradcam,  # noqa: E402
                       conv_layer_names, gradcam)
+from .explain import (deletion_insertion, energy_in_mask, method_scorecard, peak_in_region,  # noqa: E402
+                      plot_deletion_insertion, pointing_game, sanity_check)
 from .models import MODEL_TYPES, build_model  # noqa: E402
 from .rendering import (COLORMAPS, explanation_panel, heatmap_to_rgb, overlay,  # noqa: E402
                         show_gradcam, show_gradcam_comparison)
 from .training import TrainedModel, train_or_load  # noqa: E402
+from .shortcut_lab import ShortcutLabResult, plot_shortcut_lab, run_shortcut_lab  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [
@@ -30,4 +33,6 @@ __all__ = [
     "evaluate", "predict_proba", "roc_auc", "METHODS", "CAM_METHODS", "PIXEL_METHODS", "cam_engine", "conv_layer_names",
     "gradcam", "MODEL_TYPES", "COLORMAPS", "explanation_panel", "heatmap_to_rgb", "overlay",
     "TrainedModel", "train_or_load",
+    "pointing_game", "energy_in_mask", "peak_in_region", "deletion_insertion", "plot_deletion_insertion",
+    "sanity_check", "method_scorecard", "ShortcutLabResult", "run_shortcut_lab", "plot_shortcut_lab",
 ]

@@ -1,4 +1,4 @@
-"""Command line: ``python -m exercise_logic {datasets,download,train,explain}``."""
+"""Command line: ``python -m exercise_logic {datasets,download,train,explain,shortcut-lab,metrics}``."""
 from __future__ import annotations
 
 import argparse
@@ -58,6 +58,28 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--colormap", default="jet")
     explain.add_argument("--opacity", type=float, default=0.4)
     explain.add_argument("--output", "-o", type=Path, default=Path("gradcam.png"))
+
+    lab = commands.add_parser("shortcut-lab", help="train a shortcut model and a control; measure the shortcut")
+    lab.add_argument("--model", default="simple", choices=MODEL_TYPES, help="model type")
+    lab.add_argument("--strength", type=float, default=0.95,
+                     help="marker-label correlation in training, in (0, 1] (default 0.95)")
+    lab.add_argument("--epochs", type=int, default=5)
+    lab.add_argument("--seed", type=int, default=0)
+    lab.add_argument("--size", type=int, default=28, help="image size in pixels (default 28)")
+    lab.add_argument("--cache-dir", type=Path)
+    lab.add_argument("--lang", default="both", choices=("ja", "en", "both"))
+    lab.add_argument("--figure", type=Path, help="also write the lab's figure (PNG) here")
+
+    metrics = commands.add_parser("metrics", help="methods x metrics table on the synthetic test set")
+    model_options(metrics)
+    metrics.add_argument("--methods", default=None,
+                         help="comma-separated methods (default: all)")
+    metrics.add_argument("--images", type=int, default=200,
+                         help="true-positive test images to score (default 200)")
+    metrics.add_argument("--sanity-images", type=int, default=32,
+                         help="images for the randomisation sanity check (0 skips it; default 32)")
+    metrics.add_argument("--steps", type=int, default=16, help="deletion/insertion steps (default 16)")
+    metrics.add_argument("--layer", default=None, help="conv layer for CAM methods (default: the last)")
     return parser
 
 
@@ -127,6 +149,43 @@ def _explain(args) -> None:
     print(f"wrote {args.output}")
 
 
+def _shortcut_lab(args) -> None:
+    from .shortcut_lab import plot_shortcut_lab, run_shortcut_lab
+
+    result = run_shortcut_lab(args.model, args.strength, args.epochs, args.seed, args.cache_dir,
+                              progress=False, size=args.size)
+    print(result.summary(args.lang))
+    if args.figure is not None:
+        import matplotlib
+        matplotlib.use("Agg")
+        figure = plot_shortcut_lab(result)
+        args.figure.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(args.figure, dpi=120)
+        print(f"wrote {args.figure}")
+
+
+def _metrics(args) -> None:
+    from .data.datasets import SYNTHETIC
+    from .explain.methods import METHODS
+    from .explain.scorecard import method_scorecard
+
+    if args.dataset != SYNTHETIC:
+        raise ValueError("metrics needs lesion masks, which only the synthetic dataset has: "
+                         "use --dataset synthetic / 病変マスクがあるのは合成データだけです")
+    methods = None if args.methods is None else [name.strip() for name in args.methods.split(",") if name.strip()]
+    unknown = [name for name in methods or () if name not in METHODS]
+    if unknown or methods == []:
+        raise ValueError(f"--methods must be a comma-separated list of {', '.join(METHODS)}; got {args.methods!r}")
+    if args.images < 1:
+        raise ValueError(f"--images must be at least 1, got {args.images}")
+    trained = _train(args, progress=False)
+    card = method_scorecard(trained.model, trained.dataset.test, methods, max_images=args.images,
+                            layer=args.layer, steps=args.steps, sanity_images=args.sanity_images)
+    print(f"{args.model} CNN, {args.epochs} epochs, synthetic {args.size}px test set: "
+          f"{card.n_images} true positives (sanity check on {card.n_sanity})")
+    print(card.to_markdown())
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     from .data.image_files import ImageInputError
@@ -140,6 +199,10 @@ def main(argv=None) -> int:
             print(ensure_file(args.dataset, args.size, args.root))
         elif args.command == "train":
             _train(args)
+        elif args.command == "shortcut-lab":
+            _shortcut_lab(args)
+        elif args.command == "metrics":
+            _metrics(args)
         else:
             _explain(args)
     except (DatasetUnavailableError, CorruptDatasetError, ImageInputError, ValueError,

@@ -1,0 +1,1 @@
+"""The shortcut-learning lab notebooks (ungraded)."""
