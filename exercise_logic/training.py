@@ -20,6 +20,7 @@ from pathlib import Path
 import keras
 
 from .data.datasets import Dataset, load_dataset
+from .data.synthetic import GENERATOR_VERSION
 from .evaluation import evaluate
 from .models import build_model
 
@@ -51,9 +52,11 @@ def training_settings(dataset="synthetic", model_type="simple", size=28, epochs=
     """The settings that identify a trained model (ChestMNIST is binary by default)."""
     if binary is None:
         binary = dataset == "chestmnist"
-    return {"dataset": dataset, "size": int(size), "model_type": model_type, "epochs": int(epochs),
-            "batch_size": int(batch_size), "seed": int(seed), "marker_strength": marker_strength,
-            "binary": bool(binary), "format": CACHE_FORMAT, "keras": keras.__version__.split(".")[0]}
+    data_version = GENERATOR_VERSION if dataset == "synthetic" else None
+    return {"dataset": dataset, "data_version": data_version, "size": int(size),
+            "model_type": model_type, "epochs": int(epochs), "batch_size": int(batch_size),
+            "seed": int(seed), "marker_strength": marker_strength, "binary": bool(binary),
+            "format": CACHE_FORMAT, "keras": keras.__version__.split(".")[0]}
 
 
 def cache_key(settings: dict) -> str:

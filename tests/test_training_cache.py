@@ -40,6 +40,7 @@ def test_settings_change_the_key_and_a_mismatched_record_retrains(tmp_path):
     assert cache_key(base) != cache_key(training_settings(seed=1))
     assert cache_key(base) != cache_key(training_settings(marker_strength=0.95))
     assert training_settings("chestmnist")["binary"] is True
+    assert training_settings()["data_version"] is not None  # a new generator retrains
     trained = _train(tmp_path)
     record_path = trained.path.with_suffix(".json")
     record = json.loads(record_path.read_text())

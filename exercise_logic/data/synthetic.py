@@ -58,6 +58,9 @@ __all__ = [
 ]
 
 #: Image side lengths (pixels) the generator supports.
+# Bump whenever the images change for the same arguments: trained models cached
+# for an older generator are then retrained instead of silently reused.
+GENERATOR_VERSION = 1
 SYNTHETIC_SIZES = (28, 64, 128)
 
 #: Where the lead marker lives: ``((row_start, row_stop), (col_start, col_stop))``
