@@ -1,0 +1,252 @@
+"""How fast is the Grad-CAM explorer? Latency of its ``explain`` API over raw HTTP.
+
+Starts ``python -m demo`` on a free port (with a cached model: it is trained
+first if missing) and measures:
+
+1. cold start: process start -> first answered ``explain`` request;
+2. 100 sequential requests over the raw HTTP API (POST
+   ``/gradio_api/call/explain``, then read the event stream): p50 / p95;
+3. 20 concurrent clients x 10 requests, each downloading and fully decoding
+   its overlay PNG: errors, truncated images, p50 / p95.
+
+Beside each figure it prints what the engine itself takes for the same call,
+in this process (``cam_engine(...).explain`` on the same image, and the whole
+handler with preprocessing, rendering and the PNG), so the UI's overhead is
+visible. ``gradio_client`` is not used for timing: it polls for ~200 ms per call.
+
+Usage (from the repository root; the lock shares the 2 cores politely)::
+
+    flock /tmp/tf.lock .venv/bin/python bench/demo_latency.py
+    flock /tmp/tf.lock .venv/bin/python bench/demo_latency.py --requests 100 --clients 20 --per-client 10
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1",
+                  TF_CPP_MIN_LOG_LEVEL="2")
+
+import httpx
+import numpy as np
+from PIL import Image
+
+
+def percentiles(seconds) -> str:
+    values = np.asarray(seconds) * 1000
+    return (f"p50 {np.percentile(values, 50):7.1f} ms  p95 {np.percentile(values, 95):7.1f} ms  "
+            f"max {values.max():7.1f} ms  (n={len(values)})")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def upload(http: httpx.Client, base: str, path: Path) -> str:
+    with open(path, "rb") as handle:
+        return http.post(f"{base}gradio_api/upload", files={"files": handle}).json()[0]
+
+
+def call_explain(http: httpx.Client, base: str, uploaded: str, layer: str) -> dict:
+    """One raw API call: POST, then read the event stream to its end. Returns the overlay FileData."""
+    payload = {"data": [{"path": uploaded, "meta": {"_type": "gradio.FileData"}},
+                        "predicted", layer, "gradcam", 0.4]}
+    response = http.post(f"{base}gradio_api/call/explain", json=payload)
+    response.raise_for_status()
+    stream = http.get(f"{base}gradio_api/call/explain/{response.json()['event_id']}").text
+    lines = stream.splitlines()
+    if "event: complete" not in lines:
+        raise RuntimeError(f"no result: {stream[:300]!r}")
+    return json.loads(lines[lines.index("event: complete") + 1][len("data: "):])[1]
+
+
+def complete_png(body: bytes) -> bool:
+    try:
+        with Image.open(io.BytesIO(body)) as image:
+            image.load()
+            return image.format == "PNG" and image.size == (224, 224)
+    except Exception:  # noqa: BLE001 - a truncated or empty file
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="synthetic-28")
+    parser.add_argument("--model", default="simple")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--per-client", type=int, default=10)
+    parser.add_argument("--settle", type=float, default=5.0,
+                        help="seconds to wait after the first answer (background warm-up)")
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="demo-bench-"))
+    try:
+        run(args, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run(args, scratch: Path) -> None:
+    name, size = args.dataset.rsplit("-", 1)
+
+    # -- the model must be cached, so that the cold start measures loading only ------------
+    print(f"[bench] machine: {os.cpu_count()} CPUs; dataset {args.dataset}, model {args.model}, "
+          f"{args.epochs} epochs", flush=True)
+    # ... and the image is a test sample as students click it, exported as a PNG. Both are
+    # done in a child process, so that this one imports no TensorFlow during the cold start.
+    image_path = scratch / "sample.png"
+    script = (
+        "import numpy as np, exercise_logic as el; from PIL import Image;"
+        f"t = el.train_or_load({name!r}, {args.model!r}, size={size}, epochs={args.epochs}, progress=False);"
+        "x = t.dataset.test.images[0, :, :, 0];"
+        f"Image.fromarray(np.round(x * 255).astype(np.uint8)).save({str(image_path)!r});"
+        "print(el.conv_layer_names(t.model)[-1])")
+    prepare = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             check=True, cwd=ROOT)
+    layer = prepare.stdout.split()[-1]
+
+    # -- 1. cold start ----------------------------------------------------------
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/"
+    log = open(scratch / "server.log", "wb")  # noqa: SIM115 - closed after the server stops
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "demo", "--port", str(port), "--dataset", args.dataset,
+                               "--model", args.model, "--epochs", str(args.epochs),
+                               "--workdir", str(scratch / "work")],
+                              cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        http = httpx.Client(timeout=60)
+        ready = None
+        while ready is None:
+            if server.poll() is not None:
+                sys.exit(f"the app exited: see {scratch / 'server.log'}")
+            try:
+                if http.get(base + "gradio_api/info", timeout=1).status_code == 200:
+                    ready = time.perf_counter() - started
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        uploaded = upload(http, base, image_path)
+        call_explain(http, base, uploaded, layer)
+        first_answer = time.perf_counter() - started
+
+        # -- 2. sequential raw API --------------------------------------------------
+        # Steady state: the app traces its other CAM methods in the background after start.
+        time.sleep(args.settle)
+        for _ in range(5):
+            call_explain(http, base, uploaded, layer)
+        sequential = []
+        for _ in range(args.requests):
+            begin = time.perf_counter()
+            call_explain(http, base, uploaded, layer)
+            sequential.append(time.perf_counter() - begin)
+        with_download = []
+        for _ in range(20):
+            begin = time.perf_counter()
+            overlay = call_explain(http, base, uploaded, layer)
+            http.get(overlay["url"]).raise_for_status()
+            with_download.append(time.perf_counter() - begin)
+
+        # -- 3. concurrent clients, identical requests --------------------------------
+        latencies, errors, truncated = [], [], [0]
+        lock = threading.Lock()
+
+        def client_loop():
+            with httpx.Client(timeout=120) as own:
+                for _ in range(args.per_client):
+                    begin = time.perf_counter()
+                    try:
+                        overlay = call_explain(own, base, uploaded, layer)
+                        body = own.get(overlay["url"]).content
+                        ok = complete_png(body)
+                    except Exception as error:  # noqa: BLE001
+                        with lock:
+                            errors.append(repr(error)[:200])
+                        continue
+                    with lock:
+                        latencies.append(time.perf_counter() - begin)
+                        truncated[0] += not ok
+
+        threads = [threading.Thread(target=client_loop) for _ in range(args.clients)]
+        begin = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        concurrent_wall = time.perf_counter() - begin
+        http.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+    # -- the engine itself, in this process, on the same image ---------------------------
+    begin = time.perf_counter()
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(scratch / "gradio"))
+    import exercise_logic as el
+    from demo import handlers as h
+    store = h.ModelStore(scratch / "inproc", epochs=args.epochs)
+    loaded = store.get(args.dataset, args.model)
+    engine_cold = time.perf_counter() - begin
+    for thread in threading.enumerate():
+        if thread.name.startswith("warm-up"):
+            thread.join()
+    image = h.read_upload(loaded, str(image_path))
+    engine = el.cam_engine(loaded.model, layer, "gradcam")
+    for _ in range(5):
+        engine.explain(image)
+    engine_times, handler_times = [], []
+    for _ in range(args.requests):
+        begin = time.perf_counter()
+        engine.explain(image)
+        engine_times.append(time.perf_counter() - begin)
+    outputs = h.OutputFiles(scratch / "inproc" / "out")
+    for _ in range(args.requests):
+        begin = time.perf_counter()
+        h.explain_api(store, outputs, args.dataset, args.model, str(image_path), "predicted", layer,
+                      "gradcam", 0.4)
+        handler_times.append(time.perf_counter() - begin)
+
+    total = args.clients * args.per_client
+    print()
+    print(f"cold start (process start -> first answer): {first_answer:6.2f} s   "
+          f"(HTTP ready {ready:.2f} s; in-process: import gradio + TensorFlow, load the model, "
+          f"trace Grad-CAM on every layer {engine_cold:.2f} s)")
+    print(f"sequential raw API, {args.requests} requests: {percentiles(sequential)}")
+    print(f"    engine.explain, same image:           {percentiles(engine_times)}")
+    print(f"    whole handler (read, explain, PNG):    {percentiles(handler_times)}")
+    print(f"    raw API + overlay download:            {percentiles(with_download)}")
+    print(f"concurrent {args.clients} clients x {args.per_client}: {percentiles(latencies) if latencies else '-'}")
+    print(f"    errors {len(errors)}/{total}, truncated or invalid PNGs {truncated[0]}/{total}, "
+          f"{total / concurrent_wall:.1f} requests/s over {concurrent_wall:.1f} s")
+    print(f"    engine.explain for the same call:     {percentiles(engine_times)}")
+    if errors:
+        print("    first errors:", *errors[:3], sep="\n      ")
+    targets = {"sequential p95 <= 100 ms": np.percentile(sequential, 95) <= 0.100,
+               "concurrent p95 <= 1 s, no errors or truncation":
+                   bool(latencies) and np.percentile(latencies, 95) <= 1.0 and not errors and not truncated[0],
+               "cold start <= 15 s": first_answer <= 15.0}
+    for name, met in targets.items():
+        print(f"target {name}: {'met' if met else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

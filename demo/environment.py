@@ -1,0 +1,51 @@
+"""Process settings that keep the app on this machine and its files in its own folder.
+
+:func:`prepare` must run before Gradio, ``gradio_client``, ``huggingface_hub``
+or TensorFlow is imported: they read these variables at import time.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# Gradio counts analytics as on unless this is exactly "True"; huggingface_hub
+# still calls out (agent detection) unless it is offline.
+OFFLINE_ENV = {
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_RUN_HISTORY": "False",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+
+
+def default_base_dir() -> Path:
+    """Where the app keeps its temporary files: next to the model cache."""
+    cache = os.environ.get("EXERCISE_LOGIC_CACHE") or Path.home() / ".cache" / "exercise_logic"
+    return Path(cache) / "demo-tmp"
+
+
+def prepare(workdir: str | os.PathLike | None = None, *, cleanup: bool = True) -> Path:
+    """Set the offline variables and give this process its own temporary folder.
+
+    Gradio's cache (``GRADIO_TEMP_DIR``), Python's and TensorFlow's temporary
+    files (``TMPDIR``: autograph writes generated code there) all go into a
+    fresh ``run-*`` folder under ``workdir`` (default :func:`default_base_dir`),
+    removed when the process exits. Returns that folder.
+    """
+    for name, value in OFFLINE_ENV.items():
+        os.environ[name] = value
+    base = Path(workdir) if workdir is not None else default_base_dir()
+    base.mkdir(parents=True, exist_ok=True)
+    run = Path(tempfile.mkdtemp(prefix="run-", dir=base))
+    for sub in ("gradio", "tmp", "out", "samples"):
+        (run / sub).mkdir()
+    os.environ["GRADIO_TEMP_DIR"] = str(run / "gradio")
+    os.environ["TMPDIR"] = str(run / "tmp")
+    tempfile.tempdir = str(run / "tmp")  # gettempdir() may already be cached
+    if cleanup:
+        atexit.register(shutil.rmtree, run, ignore_errors=True)
+    return run

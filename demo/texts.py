@@ -1,0 +1,140 @@
+"""Every piece of text students see, in Japanese (first) and English."""
+from __future__ import annotations
+
+LANGUAGES = (("日本語", "ja"), ("English", "en"))
+DEFAULT_LANG = "ja"
+
+TEXT = {
+    "title": {
+        "ja": "# Grad-CAM エクスプローラー：モデルはどこを見たか",
+        "en": "# Grad-CAM explorer: where did the model look?",
+    },
+    "notice": {
+        "ja": "⚠️ **教育用です。診療・診断には使わないでください。** 予測もヒートマップも医学的な判断の根拠になりません。",
+        "en": "⚠️ **For education only, not for clinical use.** Neither the prediction nor the heatmap is a basis for any medical decision.",
+    },
+    "language": {"ja": "言語 / Language", "en": "Language / 言語"},
+    "dataset": {"ja": "データセット", "en": "Dataset"},
+    "model": {"ja": "モデル", "en": "Model"},
+    "samples": {"ja": "テスト画像（クリックで選択・正解ラベル付き）",
+                "en": "Test images (click to select; true labels shown)"},
+    "input": {"ja": "入力画像（アップロードも可）", "en": "Input image (or upload your own)"},
+    "target": {"ja": "説明するクラス", "en": "Class to explain"},
+    "layer": {"ja": "畳み込み層", "en": "Conv layer"},
+    "method": {"ja": "CAM の手法", "en": "CAM method"},
+    "opacity": {"ja": "重ねる濃さ", "en": "Overlay opacity"},
+    "colormap": {"ja": "カラーマップ", "en": "Colormap"},
+    "prediction": {"ja": "予測（クラス確率）", "en": "Prediction (class probabilities)"},
+    "original": {"ja": "元画像（前処理後）", "en": "Original (preprocessed)"},
+    "heatmap": {"ja": "ヒートマップ", "en": "Heatmap"},
+    "overlay": {"ja": "重ね合わせ", "en": "Overlay"},
+    "grid": {"ja": "比較グリッド（テスト画像 8 枚）", "en": "Comparison grid (8 test images)"},
+    "predicted": {"ja": "予測したクラス", "en": "predicted class"},
+    "explain_api": {"ja": "説明 (API)", "en": "Explain (API)"},
+    "banner": {
+        "ja": "**使用中:** {dataset} ／ モデル {model} ／ テスト ROC-AUC **{auc}**・正解率 **{acc}**（{n} 枚）{source}",
+        "en": "**In use:** {dataset} / model {model} / test ROC-AUC **{auc}**, accuracy **{acc}** ({n} images){source}",
+    },
+    "from_cache": {"ja": "・保存済みモデル", "en": " · cached model"},
+    "trained_now": {"ja": "・いま学習したモデル", "en": " · trained just now"},
+    "preparing": {"ja": "データとモデルを準備中…", "en": "Preparing the data and the model…"},
+    "training": {"ja": "学習中: エポック {epoch}/{epochs}（検証正解率 {val}）",
+                 "en": "Training: epoch {epoch}/{epochs} (validation accuracy {val})"},
+    "lesion_hit": {"ja": "🎯 **ヒット:** ヒートマップの最大点は病変（紫の輪郭）の中にあります。",
+                   "en": "🎯 **Hit:** the heatmap's peak lies on the lesion (magenta outline)."},
+    "lesion_miss": {"ja": "❌ **ミス:** ヒートマップの最大点は病変（紫の輪郭）の外にあります。",
+                    "en": "❌ **Miss:** the heatmap's peak lies off the lesion (magenta outline)."},
+    "no_lesion": {"ja": "この画像には病変がありません（正常）。", "en": "This image has no lesion (normal)."},
+    "no_mask": {"ja": "病変の正解位置は合成データのテスト画像にだけあります。",
+                "en": "Lesion outlines exist for the synthetic test images only."},
+    "flat_map": {"ja": "ヒートマップが全面 0 です（この層・クラスでは正の寄与がありません）。",
+                 "en": "The heatmap is all zero (no positive contribution for this layer and class)."},
+    "true_label": {"ja": "正解", "en": "true"},
+    "pred_label": {"ja": "予測", "en": "pred"},
+    "hit": {"ja": "ヒット", "en": "hit"},
+    "miss": {"ja": "ミス", "en": "miss"},
+    "explanation": {
+        "ja": (
+            "### ヒートマップの読み方\n"
+            "- **赤は強い注目、青は弱い注目**です（jet カラーマップの場合）。\n"
+            "- Grad-CAM は**粗い**説明です。選んだ層の特徴マップは **{map_size}** しかなく、"
+            "それを画像の大きさに引き伸ばしています（講義の CNN の最後の層は 11×11）。\n"
+            "- ヒートマップが示すのは**相関であって原因ではありません**。"
+            "「ここを見て判断した」ことは示せても、「そこに病気がある」ことは示しません。\n"
+            "- **ショートカット特徴**を疑いましょう：画像の縁、マーカー、文字など、"
+            "病変と関係ない場所が赤くなっていないか確かめてください。"),
+        "en": (
+            "### Reading the heatmap\n"
+            "- **Red means strong attention, blue weak** (with the jet colormap).\n"
+            "- Grad-CAM is **coarse**: the chosen layer's feature map is only **{map_size}**, "
+            "stretched to the image size (the lecture CNN's last conv map is 11×11).\n"
+            "- It shows **correlation, not cause**: where the model looked for its answer, "
+            "not that a disease is there.\n"
+            "- Look for **shortcut features**: image edges, markers, text — anything "
+            "unrelated to the lesion that lights up red."),
+    },
+    # Errors (shown as a message in the page, never a stack trace)
+    "err_no_image": {"ja": "画像がありません。テスト画像を選ぶか、画像をアップロードしてください。",
+                     "en": "No image: pick a test image or upload one."},
+    "err_target": {"ja": "説明するクラス {value!r} はこのモデルにありません。選べるのは: {choices}",
+                   "en": "Class {value!r} does not exist for this model; choose one of: {choices}"},
+    "err_layer": {"ja": "層 {value!r} はこのモデルにありません。選べるのは: {choices}",
+                  "en": "Layer {value!r} does not exist in this model; choose one of: {choices}"},
+    "err_method": {"ja": "CAM の手法 {value!r} はありません。選べるのは: {choices}",
+                   "en": "Unknown CAM method {value!r}; choose one of: {choices}"},
+    "err_opacity": {"ja": "重ねる濃さは 0 から 1 の数にしてください（{value!r}）。",
+                    "en": "Opacity must be a number from 0 to 1 ({value!r})."},
+    "err_colormap": {"ja": "カラーマップ {value!r} はありません。選べるのは: {choices}",
+                     "en": "Unknown colormap {value!r}; choose one of: {choices}"},
+    "err_dataset": {"ja": "データセット {value!r} はこのコンピューターにありません。",
+                    "en": "Dataset {value!r} is not available on this computer."},
+    "err_transfer_offline": {
+        "ja": "転移学習モデルには ImageNet の重み（MobileNetV2）が必要ですが、このコンピューターにありません。"
+              "このアプリは外部に通信しないので自動ではダウンロードしません。講義ノートブックで一度学習するか、"
+              "simple / deeper を選んでください。",
+        "en": "The transfer model needs the ImageNet weights of MobileNetV2, which are not on this computer. "
+              "This app never downloads anything; train it once in the lecture notebook, or choose "
+              "simple / deeper."},
+    "err_model": {"ja": "モデルを用意できませんでした: {error}", "en": "Could not prepare the model: {error}"},
+    "err_internal": {"ja": "処理中に問題が起きました（{error}）。別の画像か設定で試してください。",
+                     "en": "Something went wrong ({error}). Try another image or setting."},
+}
+
+MODEL_NAMES = {
+    "simple": {"ja": "講義の CNN (simple)", "en": "lecture CNN (simple)"},
+    "deeper": {"ja": "深い CNN (deeper)", "en": "deeper CNN (deeper)"},
+    "transfer": {"ja": "転移学習 MobileNetV2 (transfer)", "en": "transfer learning, MobileNetV2 (transfer)"},
+}
+
+DATASET_NAMES = {
+    "synthetic": {"ja": "合成胸部X線", "en": "synthetic chest X-rays"},
+    "chestmnist": {"ja": "ChestMNIST（正常/異常）", "en": "ChestMNIST (normal/abnormal)"},
+}
+
+
+def normalise_lang(lang) -> str:
+    return lang if lang in ("ja", "en") else DEFAULT_LANG
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **values) -> str:
+    """The text for ``key`` in ``lang`` ('ja' or 'en'), formatted with ``values``."""
+    text = TEXT[key][normalise_lang(lang)]
+    return text.format(**values) if values else text
+
+
+def lang_from_header(accept_language: str | None, fallback: str = DEFAULT_LANG) -> str:
+    """The first of ja/en in an Accept-Language header, else ``fallback``."""
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in ("ja", "en"):
+            return code
+    return fallback
+
+
+def model_name(model_type: str, lang: str) -> str:
+    return MODEL_NAMES.get(model_type, {}).get(normalise_lang(lang), model_type)
+
+
+def dataset_name(name: str, size: int, lang: str) -> str:
+    base = DATASET_NAMES.get(name, {}).get(normalise_lang(lang), name)
+    return f"{base} {size}×{size}"

@@ -1,0 +1,176 @@
+"""Fixtures of the demo tests: one trained model, one server and one browser per session.
+
+The model is trained once (1 epoch, a few seconds) into a session cache; the
+server started by :func:`server` loads it from there, as ``python -m demo``
+does in class. Nothing here mocks Gradio or TensorFlow.
+"""
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# Before gradio / gradio_client / huggingface_hub are imported anywhere.
+os.environ.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1",
+                  HF_HUB_DISABLE_TELEMETRY="1")
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # the demo package lives at the repository root
+    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
+
+from demo_support import CHROMIUM, CHROMIUM_ARGS, DATASET, EPOCHS, MODEL
+
+
+@pytest.fixture(scope="session")
+def demo_dirs(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("demo")
+    dirs = {name: base / name for name in ("cache", "medmnist", "work", "server", "downloads", "files")}
+    for folder in dirs.values():
+        folder.mkdir()
+    return dirs
+
+
+@pytest.fixture(scope="session")
+def store(demo_dirs):
+    """The handlers' model store, with the session's model trained into its cache."""
+    from demo.handlers import ModelStore
+    store = ModelStore(demo_dirs["work"], epochs=EPOCHS, cache_dir=demo_dirs["cache"],
+                       root=demo_dirs["medmnist"])
+    store.get(DATASET, MODEL)
+    return store
+
+
+@pytest.fixture(scope="session")
+def loaded(store):
+    return store.get(DATASET, MODEL)
+
+
+@pytest.fixture(scope="session")
+def outputs(demo_dirs):
+    from demo.handlers import OutputFiles
+    return OutputFiles(demo_dirs["work"] / "out")
+
+
+def _png_bytes(image: Image.Image, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", **options)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def image_files(demo_dirs, loaded) -> dict[str, Path]:
+    """Uploads students make: ordinary, awkward (16-bit, RGBA, palette...) and broken."""
+    folder = demo_dirs["files"]
+    rng = np.random.default_rng(0)
+    sample = np.round(loaded.dataset.test.images[loaded.sample_indices[0], :, :, 0] * 255)
+    files = {
+        "sample.png": Image.fromarray(sample.astype(np.uint8)),
+        "xray_16bit.png": Image.fromarray((rng.random((60, 48)) * 4095).astype(np.uint16)),
+        "rgba.png": Image.fromarray((rng.random((40, 40, 4)) * 255).astype(np.uint8), "RGBA"),
+        "palette.png": Image.fromarray((rng.random((32, 32)) * 255).astype(np.uint8)).convert(
+            "P", palette=Image.Palette.ADAPTIVE, colors=16),
+        "large_rgb.png": Image.fromarray((rng.random((600, 800, 3)) * 255).astype(np.uint8)),
+        "tiny_1x1.png": Image.new("L", (1, 1), 128),
+        "huge_10000.png": Image.new("1", (10000, 10000)),  # ~100 kB, 10^8 pixels decoded
+    }
+    paths = {}
+    for name, image in files.items():
+        paths[name] = folder / name
+        image.save(paths[name])
+    frames = [Image.fromarray((rng.random((30, 30)) * 255).astype(np.uint8)) for _ in range(3)]
+    paths["animated.gif"] = folder / "animated.gif"
+    frames[0].save(paths["animated.gif"], save_all=True, append_images=frames[1:], duration=100)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees
+    paths["exif_rotated.jpg"] = folder / "exif_rotated.jpg"
+    Image.fromarray((rng.random((40, 30)) * 255).astype(np.uint8)).save(paths["exif_rotated.jpg"], exif=exif)
+    paths["not_an_image.png"] = folder / "not_an_image.png"
+    paths["not_an_image.png"].write_text("これは画像ではありません / not an image\n", encoding="utf-8")
+    whole = _png_bytes(Image.fromarray((rng.random((64, 64)) * 255).astype(np.uint8)))
+    paths["truncated.png"] = folder / "truncated.png"
+    paths["truncated.png"].write_bytes(whole[: len(whole) // 2])
+    return paths
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(demo_dirs, store):
+    """``python -m demo`` on a free port, loading the session's cached model."""
+    import httpx
+    port = _free_port()
+    env = {**os.environ, "EXERCISE_LOGIC_CACHE": str(demo_dirs["cache"]),
+           "MEDMNIST_ROOT": str(demo_dirs["medmnist"]), "PYTHONUNBUFFERED": "1"}
+    log_path = demo_dirs["server"] / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "demo", "--port", str(port), "--epochs", str(EPOCHS),
+             "--dataset", DATASET, "--workdir", str(demo_dirs["server"])],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the app exited:\n{log_path.read_text(errors='replace')[-3000:]}")
+            try:
+                if httpx.get(url + "gradio_api/info", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the app did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def client(server, demo_dirs):
+    from gradio_client import Client
+    return Client(server, analytics_enabled=False, verbose=False,
+                  download_files=str(demo_dirs["downloads"]))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def page(browser, server):
+    """One English-locale page for all browser tests, recording every request it makes."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 1800})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.requests_seen = []
+    page.on("request", lambda request: page.requests_seen.append(request.url))
+    page.goto(server)
+    yield page
+    context.close()

@@ -1,0 +1,104 @@
+"""The page in Debian's Chromium, driven by Playwright: what a student clicks.
+
+The tests share one page (see ``conftest.page``) and run in file order.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+
+def _overlay_src(page) -> str | None:
+    return page.get_attribute("#overlay img", "src")
+
+
+def _wait_for_new_overlay(page, old: str | None) -> str:
+    page.wait_for_function(
+        """old => { const img = document.querySelector('#overlay img');
+                   return img && img.src && img.src !== old && img.complete && img.naturalWidth > 0; }""",
+        arg=old)
+    return _overlay_src(page)
+
+
+def _pixels(page, src: str) -> np.ndarray:
+    body = page.request.get(src).body()
+    with Image.open(io.BytesIO(body)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _wait_for_changed_pixels(page, shown: str, before: np.ndarray, tries: int = 5) -> str:
+    """The next overlay whose pixels differ from ``before`` (earlier events may land first)."""
+    for _ in range(tries):
+        shown = _wait_for_new_overlay(page, shown)
+        if not np.array_equal(_pixels(page, shown), before):
+            return shown
+    raise AssertionError("the overlay's pixels did not change")
+
+
+def _choose(page, dropdown: str, option: str) -> None:
+    page.click(f"#{dropdown} input")
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_select_a_sample_and_change_every_control(page):
+    first = _wait_for_new_overlay(page, None)          # the page opens on the first sample
+    assert "ROC-AUC" in page.inner_text("#banner")
+    page.locator("#sample-gallery .thumbnail-item").nth(3).click()
+    shown = _wait_for_new_overlay(page, first)
+    assert page.inner_text("#prediction").count("%") >= 2
+
+    # Target: one of the two classes always differs from the predicted one.
+    pictures = [_pixels(page, shown)]
+    for target in ("abnormal", "normal"):
+        _choose(page, "target", target)
+        shown = _wait_for_new_overlay(page, shown)
+        pictures.append(_pixels(page, shown))
+    assert not (np.array_equal(pictures[0], pictures[1]) and np.array_equal(pictures[0], pictures[2]))
+    # Stay on a class with a visible (non-flat) map, so the layer change shows.
+    live = "abnormal" if len(np.unique(pictures[1].reshape(-1, 3), axis=0)) > len(
+        np.unique(pictures[2].reshape(-1, 3), axis=0)) else "normal"
+    if live == "abnormal":
+        _choose(page, "target", "abnormal")
+        shown = _wait_for_new_overlay(page, shown)
+
+    before = _pixels(page, shown)
+    _choose(page, "layer", "conv2d")
+    shown = _wait_for_changed_pixels(page, shown, before)
+    assert "×" in page.inner_text("#explanation")
+
+    before = _pixels(page, shown)
+    page.fill("#opacity input[type=number]", "0.9")
+    page.press("#opacity input[type=number]", "Enter")
+    shown = _wait_for_changed_pixels(page, shown, before)
+    assert page.locator("#grid .thumbnail-item").count() == 8
+
+
+def test_upload_a_file_and_a_bad_file(page, image_files):
+    shown = _overlay_src(page)
+    page.set_input_files("#input-image input[type=file]", str(image_files["xray_16bit.png"]))
+    shown = _wait_for_new_overlay(page, shown)
+    page.locator("#lesion").filter(has_text="synthetic test images only").wait_for()
+
+    page.set_input_files("#input-image input[type=file]", str(image_files["not_an_image.png"]))
+    toast = page.locator("[data-testid=toast-body]").filter(has_text="not a readable image")
+    toast.first.wait_for()
+    assert "Traceback" not in toast.first.inner_text()
+
+
+def test_switch_to_japanese(page, image_files):
+    page.locator("#lang-switch label").filter(has_text="日本語").click()
+    page.get_by_text("説明するクラス").first.wait_for()
+    page.locator("#notice").filter(has_text="診療・診断には使わないでください").wait_for()
+    page.locator("#explanation").filter(has_text="ヒートマップの読み方").wait_for()
+    page.locator("#banner").filter(has_text="使用中").wait_for()
+    page.set_input_files("#input-image input[type=file]", str(image_files["tiny_1x1.png"]))
+    page.locator("[data-testid=toast-body]").filter(has_text="画像が小さすぎます").first.wait_for()
+
+
+def test_the_page_makes_no_request_beyond_this_machine(page, server):
+    assert page.requests_seen
+    outside = [url for url in page.requests_seen
+               if not url.startswith((server.rstrip("/"), "data:", "blob:"))]
+    assert outside == []

@@ -1,0 +1,170 @@
+"""The handlers as plain functions, in-process: no server, no browser."""
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+import pytest
+from demo_support import BAD_FILES, DATASET, GOOD_FILES, MODEL
+from PIL import Image
+
+from demo import handlers as h
+from demo.__main__ import parse_args
+from demo.app import launch_options
+from demo.texts import TEXT, lang_from_header, t
+
+
+def _pixels(path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def test_view_of_a_sample_shows_prediction_pictures_and_lesion(store, outputs, loaded):
+    position = 0  # the gallery starts with an abnormal image: it has a lesion mask
+    index = int(loaded.sample_indices[position])
+    assert loaded.dataset.test.labels[index] == 1 and loaded.dataset.test.masks[index].any()
+
+    label, original, heatmap, overlay, lesion = h.view(
+        store, outputs, DATASET, MODEL, None, index, "predicted", None, "gradcam", 0.4, "jet", "ja")
+    assert set(label) == {"正常", "異常"} and sum(label.values()) == pytest.approx(1.0)
+    paths = {original, heatmap, overlay}
+    assert len(paths) == 3 and all(path.endswith(".png") for path in paths)
+    assert all(_pixels(path).shape == (224, 224, 3) for path in paths)
+    assert (_pixels(overlay) == h.OUTLINE_RGB).all(axis=-1).any(), "lesion outline drawn"
+    # A barely trained model may have no positive evidence for one class (a flat map),
+    # never for both: the single sigmoid's two scores are z and -z.
+    lesions = [h.view(store, outputs, DATASET, MODEL, None, index, target, None, "gradcam", 0.4,
+                      "jet", "ja")[4] for target in ("abnormal", "normal")]
+    assert any(("ヒット" in text) or ("ミス" in text) for text in lesions), lesions
+
+    # Every control changes the picture; the same request gives a new, unique file.
+    again = h.view(store, outputs, DATASET, MODEL, None, index, "predicted", None, "gradcam",
+                   0.4, "jet", "en")
+    assert again[3] != overlay and np.array_equal(_pixels(again[3]), _pixels(overlay))
+    assert again[4] != lesion and not any("\u3040" <= char <= "\u30ff" for char in again[4])
+    def overlay_for(target="predicted", layer=None, opacity=0.4, colormap="jet"):
+        return _pixels(h.view(store, outputs, DATASET, MODEL, None, index, target, layer,
+                              "gradcam", opacity, colormap, "en")[3])
+
+    assert not np.array_equal(overlay_for(target="abnormal"), overlay_for(target="normal"))
+    live = "abnormal" if ("ヒット" in lesions[0] or "ミス" in lesions[0]) else "normal"
+    base = overlay_for(target=live)
+    for change in ({"opacity": 0.9}, {"layer": loaded.conv_layers[0]}, {"colormap": "viridis"}):
+        assert not np.array_equal(overlay_for(target=live, **change), base), change
+
+
+@pytest.mark.parametrize("name", GOOD_FILES)
+def test_awkward_uploads_are_explained(store, outputs, image_files, name):
+    label, overlay = h.explain_api(store, outputs, DATASET, MODEL, str(image_files[name]))
+    assert sum(label.values()) == pytest.approx(1.0)
+    assert _pixels(overlay).shape == (224, 224, 3)
+
+
+def test_uploads_are_preprocessed_like_the_training_data(loaded, image_files):
+    # An exported test image comes back bit-identical; 16-bit data is windowed, not clipped.
+    exported = h.read_upload(loaded, str(image_files["sample.png"]))
+    np.testing.assert_array_equal(exported, loaded.dataset.test.images[loaded.sample_indices[0]])
+    xray = h.read_upload(loaded, str(image_files["xray_16bit.png"]))
+    assert (xray == 1.0).mean() < 0.2 and xray.std() > 0.05
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_bad_uploads_give_a_message_in_the_users_language(store, outputs, image_files, name):
+    messages = {}
+    for lang in ("ja", "en"):
+        with pytest.raises(gr.Error) as caught:
+            h.view(store, outputs, DATASET, MODEL, str(image_files[name]), None, "predicted",
+                   None, "gradcam", 0.4, "jet", lang)
+        messages[lang] = caught.value.message
+        assert "Traceback" not in messages[lang]
+    assert any("\u3040" <= char <= "\u30ff" for char in messages["ja"]), messages["ja"]
+    assert messages["en"].isascii() or "×" in messages["en"], messages["en"]
+    assert messages["ja"] != messages["en"]
+
+
+def test_controls_are_checked_with_clear_messages(store, outputs, loaded, image_files):
+    assert [value for _, value in h.target_choices(loaded, "ja")] == ["predicted", "normal", "abnormal"]
+    assert [shown for shown, _ in h.target_choices(loaded, "ja")] == ["予測したクラス", "正常", "異常"]
+    assert [h.parse_target(loaded, value) for value in ("predicted", "abnormal", "異常", "0", None)] \
+        == [None, 1, 1, 0, None]
+    assert h.parse_layer(loaded, None) == loaded.default_layer == "last_conv_layer"
+    path = str(image_files["sample.png"])
+    for kwargs, words in (({"target": "cat"}, "abnormal"), ({"layer": "dense"}, "last_conv_layer"),
+                          ({"method": "magic"}, "gradcam"), ({"opacity": 3}, "0")):
+        with pytest.raises(gr.Error) as caught:
+            h.explain_api(store, outputs, DATASET, MODEL, path, lang="en", **kwargs)
+        assert words in caught.value.message
+
+
+def test_every_method_of_the_library_is_offered_and_works(store, outputs, loaded):
+    import exercise_logic as el
+    assert h.method_choices() == list(el.METHODS) and "gradcam" in h.method_choices()
+    index = int(loaded.sample_indices[0])
+    for method in h.method_choices():
+        label, _, _, overlay, _ = h.view(store, outputs, DATASET, MODEL, None, index,
+                                               "abnormal", None, method, 0.5, "jet", "en")
+        assert sum(label.values()) == pytest.approx(1.0) and _pixels(overlay).shape == (224, 224, 3)
+        assert h.explanation_text(loaded, None, "en", method).count("×") >= 2
+
+
+def test_comparison_grid_has_eight_captioned_overlays(store, outputs, loaded):
+    items = h.comparison_grid(store, outputs, DATASET, MODEL, "predicted", None, "gradcam", 0.4,
+                              "jet", "en")
+    assert len(items) == 8
+    assert all(caption.startswith("true: ") and "pred: " in caption for _, caption in items)
+    assert {_pixels(path).shape for path, _ in items} == {(224, 224, 3)}
+
+
+def test_lesion_hit_and_outline():
+    mask = np.zeros((28, 28), bool)
+    mask[10:14, 5:9] = True
+    heatmap = np.zeros((28, 28), np.float32)
+    assert h.lesion_hit(heatmap, mask) is None            # flat map: no peak
+    heatmap[12, 6] = 1.0
+    assert h.lesion_hit(heatmap, mask) is True
+    assert h.lesion_hit(heatmap, np.zeros_like(mask)) is None
+    heatmap[20, 20] = 2.0
+    assert h.lesion_hit(heatmap, mask) is False
+    assert "Miss" in h.lesion_text(heatmap, mask, True, True, "en")
+    assert "ミス" in h.lesion_text(heatmap, mask, True, True, "ja")
+    assert "synthetic" in h.lesion_text(heatmap, mask, False, True, "en")   # an upload
+    drawn = h.draw_outline(np.zeros((224, 224, 3), np.uint8), mask)
+    outline = (drawn == h.OUTLINE_RGB).all(axis=-1)
+    assert outline[80:112, 40:72].sum() == outline.sum() > 0 and not outline[90:102, 50:62].any()
+
+
+def test_banner_explanation_and_texts(loaded):
+    banner = h.banner(loaded, "ja")
+    assert "ROC-AUC" in banner and "合成胸部X線" in banner and "講義の CNN" in banner
+    assert "11×11" in h.explanation_text(loaded, "last_conv_layer", "en")
+    assert all(set(entry) == {"ja", "en"} and all(entry.values()) for entry in TEXT.values())
+    assert "診療" in t("notice", "ja") and "not for clinical use" in t("notice", "en")
+    assert lang_from_header("ja-JP,ja;q=0.9,en;q=0.8") == "ja"
+    assert lang_from_header("de-DE,en-US;q=0.7") == "en"
+    assert lang_from_header(None) == "ja"
+
+
+def test_chestmnist_binary_is_preferred_when_present(demo_dirs, tmp_path):
+    from exercise_logic.data.npz_format import write_medmnist_npz
+    rng = np.random.default_rng(0)
+    splits = {split: ((rng.random((4, 28, 28)) * 255).astype(np.uint8),
+                      (rng.random((4, 14)) > 0.8).astype(np.uint8)) for split in ("train", "val", "test")}
+    write_medmnist_npz(tmp_path / "chestmnist.npz", splits)
+    store = h.ModelStore(tmp_path / "work", cache_dir=demo_dirs["cache"], root=tmp_path)
+    assert store.dataset_keys()[:3] == ["synthetic-28", "synthetic-64", "synthetic-128"]
+    assert "chestmnist-28" in store.dataset_keys() and store.default_dataset() == "chestmnist-28"
+
+
+def test_transfer_model_never_downloads_weights(store, monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no weights there
+    with pytest.raises(gr.Error) as caught:
+        store.get(DATASET, "transfer", lang="en")
+    assert "never downloads" in caught.value.message
+
+
+def test_safe_defaults(tmp_path):
+    args = parse_args([])
+    assert (args.host, args.share, args.port) == ("127.0.0.1", False, 7860)
+    options = launch_options(tmp_path, host=args.host, port=args.port, share=args.share)
+    assert options["server_name"] == "127.0.0.1" and options["share"] is False
+    assert options["run_history"] is False and options["max_file_size"]
+    assert options["show_error"] is False
