@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-test browser
+.PHONY: demo test install install-test system-packages
 demo: install
 	$(BIN)/python -m demo
 
@@ -14,7 +14,7 @@ test: install-test
 	$(BIN)/python -m pytest -q
 
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test browser
+install-test: $(VENV)/.installed-test system-packages
 
 $(VENV)/.installed: requirements.txt requirements-medmnist.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,15 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(PIP) -r requirements-test.txt
 	touch $@
 
-# Browser tests drive Debian's Chromium (Playwright's own download needs the internet).
-browser:
-	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	@command -v chromium >/dev/null || echo "note: no chromium found: the browser tests will be skipped"
-
+# System packages of the tests: Debian's Chromium for the browser tests (Playwright's
+# own browser download needs the internet) and bubblewrap, which sandboxes student
+# code during grading. Installed with apt-get where it exists (CI runs as root).
+SYSTEM_PACKAGES := chromium:chromium bwrap:bubblewrap
+system-packages:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: please install$$missing (their tests will be skipped)"; fi; \
+	fi

@@ -1,0 +1,1 @@
+"""Assignment sources of the teaching kit (nbgrader)."""

@@ -1,0 +1,1 @@
+"""The Grad-CAM assignment: test specification and notebook builder."""

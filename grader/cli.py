@@ -1,0 +1,127 @@
+"""python -m grader: release, collect, autograde and report the Grad-CAM assignment.
+
+A typical term / 典型的な流れ:
+
+    python -m grader init ~/courses/gradcam          # once: config, sandbox kernel, sources
+    python -m grader release ~/courses/gradcam       # student notebooks in release/
+    python -m grader collect ~/courses/gradcam lms_export.zip
+    python -m grader autograde ~/courses/gradcam
+    python -m grader feedback ~/courses/gradcam      # feedback_html/<student>_<assignment>.html
+    python -m grader export ~/courses/gradcam        # grades.csv
+    python -m grader report ~/courses/gradcam        # report/index.html + summary.png
+
+The course folder holds gradebook.db with the hidden tests: keep it private and out of git.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _course(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create a course folder (config, sandbox kernel spec, sources)",
+                       description="Write nbgrader_config.py with the execution limits, the sandbox kernel "
+                                   "spec, and link (or copy) the sources from the kit's assignments/.")
+    p.add_argument("course", type=_course, help="course folder to create")
+    p.add_argument("--copy", action="store_true", help="copy the sources instead of symlinking them")
+    p.add_argument("--cell-timeout", type=int, default=30, help="seconds per cell (default 30)")
+    p.add_argument("--setup-timeout", type=int, default=180,
+                   help="seconds for the setup cell that imports TensorFlow (default 180)")
+    p.add_argument("--force", action="store_true", help="rewrite the config and sources")
+
+    p = sub.add_parser("release", help="generate the student notebooks (always refreshes the gradebook)",
+                       description="Run nbgrader generate_assignment --force for both languages, check "
+                                   "that solutions and hidden tests are gone, prepare the cross-check.")
+    p.add_argument("course", type=_course, help="course folder (made by init)")
+
+    p = sub.add_parser("collect", help="lay out submissions from a folder or an LMS zip export",
+                       description="Copy notebooks into submitted/<student>/<assignment>/. The student id is "
+                                   "the file name (Moodle exports: the numeric id), sanitised.")
+    p.add_argument("course", type=_course, help="course folder (made by init)")
+    p.add_argument("src", type=Path, help="folder of .ipynb files or a .zip export")
+
+    p = sub.add_parser("autograde", help="grade every submission (parallel, sandboxed, cross-checked)",
+                       description="Autograde submitted/ with nbgrader in parallel worker processes (kernels "
+                                   "in the bubblewrap sandbox), then cross-check compute_gradcam out of "
+                                   "process. The cross-check score is authoritative; disagreements are "
+                                   "listed for review. Results: COURSE/.grader/results.json.")
+    p.add_argument("course", type=_course, help="course folder (made by init)")
+    p.add_argument("--workers", type=int, default=None, help="parallel workers (default: CPU cores)")
+    p.add_argument("--student", default="*", help="only students matching this glob")
+    p.add_argument("--notebook-timeout", type=float, default=300,
+                   help="wall-time limit per submission in seconds (default 300)")
+    p.add_argument("--cell-timeout", type=int, default=None, help="override the config's seconds per cell")
+    p.add_argument("--no-crosscheck", action="store_true",
+                   help="skip the out-of-process cross-check (scores are then NOT trustworthy)")
+
+    for name, text in (("feedback", "HTML feedback per student, hidden tests and tracebacks stripped"),
+                       ("report", "score histogram and per-test pass rates (PNG + HTML)")):
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("course", type=_course, help="course folder (made by init)")
+    p = sub.add_parser("export", help="write the grades CSV (authoritative scores, review flags)")
+    p.add_argument("course", type=_course, help="course folder (made by init)")
+    p.add_argument("-o", "--output", type=Path, default=None, help="CSV path (default COURSE/grades.csv)")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from . import course as course_mod
+    try:
+        if args.command == "init":
+            path = course_mod.init(args.course, copy=args.copy, cell_timeout=args.cell_timeout,
+                                   setup_timeout=args.setup_timeout, force=args.force)
+            print(f"course ready / コースを作成しました: {path}\n"
+                  f"  next / 次: python -m grader release {path}")
+        elif args.command == "release":
+            print("generating the student notebooks ... / 配布用ノートブックを生成中 ...", flush=True)
+            result = course_mod.release(args.course)
+            for asg, notebook in result["notebooks"].items():
+                print(f"  {asg}: {notebook}")
+            print(f"checked: no solutions or hidden tests left / 解答と隠しテストが除かれていることを確認しました "
+                  f"({result['seconds']} s)")
+        elif args.command == "collect":
+            from .collect import collect
+            report = collect(args.course, args.src)
+            return 0 if report["accepted"] else 1
+        elif args.command == "autograde":
+            from .autograde import autograde
+            results = autograde(args.course, workers=args.workers, notebook_timeout=args.notebook_timeout,
+                                student=args.student, crosscheck=not args.no_crosscheck,
+                                cell_timeout=args.cell_timeout,
+                                progress=lambda text: print(text, flush=True))
+            from .report import rows
+            flagged = [r for r in rows(args.course) if r["review"]]
+            if flagged:
+                print(f"{len(flagged)} submission(s) need review / 要確認 {len(flagged)} 件:")
+                for row in flagged:
+                    print(f"  {row['student']} ({row['assignment']}): {row['review']}")
+            return 0 if results else 1
+        elif args.command == "feedback":
+            from .report import feedback
+            feedback(args.course)
+        elif args.command == "export":
+            from .report import export
+            print(f"grades / 成績: {export(args.course, args.output)}")
+        elif args.command == "report":
+            from .report import report
+            result = report(args.course)
+            print(f"report / レポート: {result['html']} ({result['png']})")
+    except (course_mod.CourseError, FileNotFoundError) as error:
+        print(f"error / エラー: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

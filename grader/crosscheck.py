@@ -1,0 +1,256 @@
+"""The authoritative out-of-process check of ``compute_gradcam``.
+
+In-kernel hidden tests can be defeated by student code in the same kernel
+(an IPython input transformer blanks every later cell). So the grader also:
+
+1. **prepare** (once per release, in the grader's own process): builds the
+   hidden-test models, saves them as ``.keras`` files with the inputs, and
+   computes the reference maps with ``exercise_logic.compute_gradcam``;
+2. **extract**: takes the student's ``compute_gradcam`` answer cell and keeps
+   only imports, definitions and literal constants (top-level calls,
+   monkeypatches, loops and magics are dropped);
+3. **run**: executes that in a fresh, killable, sandboxed process
+   (``crosscheck_child.py``) that sees only the models and inputs, never the
+   references, the course or the real ``exercise_logic`` (a tripwire stub
+   stands in), and saves the maps it returns;
+4. **compare** in a process that never runs student code, with the same
+   comparison the hidden tests use (``spec.CHECK_SOURCE``), per test cell.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import sandbox
+from .paths import REPO, load_spec
+
+HERE = Path(__file__).resolve().parent
+STUB = HERE / "stub"
+CHILD = HERE / "crosscheck_child.py"
+SUSPICIOUS = ("input_transformers", "get_ipython", "set_custom_exc", "np.allclose", "np.testing",
+              "assert_allclose", "sys.modules", "builtins", "os._exit", "exercise_logic", "importlib",
+              "gradebook", "NBGRADER", "setattr(")
+
+
+def case_key(case) -> str:
+    model, image, layer, class_index = case
+    return f"{model}-{image}-{layer}-{class_index}"
+
+
+# -- 1. prepare ----------------------------------------------------------------
+def prepare(folder: Path) -> Path:
+    """Models, inputs and reference maps of every hidden case, into ``folder``."""
+    spec = load_spec()
+    import exercise_logic as el
+    checks = spec.check_namespace()
+    folder = Path(folder)
+    tmp = Path(tempfile.mkdtemp(prefix=".prepare-", dir=folder.parent if folder.parent.exists() else None))
+    (tmp / "models").mkdir()
+    models, inputs, references, cases = {}, {}, {}, []
+    for case in spec.all_cases():
+        name, image, layer, class_index = case
+        if name not in models:
+            models[name] = checks["_gc_build"](name, el)
+            # Weights only: a reloaded .keras Sequential has layers with two graph
+            # nodes, on which common student recipes get no gradients. The child
+            # rebuilds each model like build_model does and loads these weights.
+            np.savez(tmp / "models" / f"{name}.npz",
+                     *[np.asarray(w) for w in models[name].get_weights()])
+        model = models[name]
+        key = case_key(case)
+        img = checks["_gc_image"](model, image)
+        layer_name = checks["_gc_layer"](model, layer)
+        inputs[key] = img
+        references[key] = el.compute_gradcam(model, img, layer_name, class_index)
+        cases.append({"key": key, "model": name, "layer": layer, "class_index": class_index,
+                      "case": list(case)})
+    np.savez(tmp / "inputs.npz", **inputs)
+    np.savez(tmp / "references.npz", **references)
+    (tmp / "cases.json").write_text(json.dumps(cases, indent=1))
+    (tmp / "checks.py").write_text(f"_GC_MODELS = {spec.MODELS!r}\n_GC_ATOL = {spec.ATOL!r}\n"
+                                   + spec.CHECK_SOURCE)
+    shutil.copy(Path(el.__file__).parent / "models.py", tmp / "_gc_models.py")
+    if folder.exists():
+        shutil.rmtree(folder)
+    tmp.rename(folder)
+    return folder
+
+
+# -- 2. extract ----------------------------------------------------------------
+def answer_cell(notebook: dict) -> str | None:
+    """The source of the compute_gradcam answer cell (by grade_id), or None."""
+    spec = load_spec()
+    for cell in notebook.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade_id") == spec.SOLUTION_CELL and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            return "".join(source) if isinstance(source, list) else source
+    return None
+
+
+def _is_literal(node) -> bool:
+    try:
+        ast.literal_eval(node)
+        return True
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        return False
+
+
+def filter_source(source: str) -> tuple[str, list[str]]:
+    """Keep imports, function/class definitions and literal constants; list what was dropped."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+        source = TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 - fall back to the raw text
+        pass
+    tree = ast.parse(source)
+    kept, dropped = [], []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
+                             ast.ClassDef)):
+            kept.append(node)
+        elif (isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)
+              and _is_literal(node.value)):
+            kept.append(node)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and (
+                node.value is None or _is_literal(node.value)):
+            kept.append(node)
+        else:
+            dropped.append(ast.get_source_segment(source, node) or type(node).__name__)
+    return ast.unparse(ast.Module(body=kept, type_ignores=[])) + "\n", dropped
+
+
+# -- 3. run --------------------------------------------------------------------
+def run_student(source: str, prepared: Path, timeout: float = 90.0, use_sandbox: bool | None = None,
+                env: dict | None = None) -> dict:
+    """Run one answer's definitions on the prepared cases in a sandboxed child.
+
+    Returns ``{"outputs": {key: map}, "errors": {key|"*": message}, "status": ..., "seconds": ...}``.
+    """
+    prepared = Path(prepared)
+    if use_sandbox is None:
+        use_sandbox = sandbox.available()
+    work = Path(tempfile.mkdtemp(prefix="gc-crosscheck-"))
+    started = time.monotonic()
+    try:
+        try:
+            code, dropped = filter_source(source)
+        except SyntaxError as error:
+            return {"outputs": {}, "errors": {"*": f"SyntaxError: {error}"}, "status": "syntax-error",
+                    "dropped": [], "seconds": 0.0}
+        (work / "student_cell.py").write_text(code)
+        for name in ("cases.json", "inputs.npz", "checks.py", "_gc_models.py"):
+            shutil.copy(prepared / name, work / name)
+        shutil.copytree(prepared / "models", work / "models")
+        (work / "out").mkdir()
+        child_env = {"PYTHONPATH": str(STUB), "PYTHONNOUSERSITE": "1"}
+        child_env.update(env or {})
+        command = [sys.executable, "-B", str(work / "child.py"), str(work)]
+        shutil.copy(CHILD, work / "child.py")
+        shutil.copytree(STUB, work / "stub")
+        child_env["PYTHONPATH"] = str(work / "stub")
+        if use_sandbox:
+            os.chmod(work, 0o755)
+            argv = sandbox.bwrap_argv(cwd=str(work / "out"), readonly=[str(work)],
+                                      writable=[str(work / "out")], env=child_env, library=False)
+            argv += command
+            full_env = None
+        else:
+            argv = command
+            full_env = {k: v for k, v in os.environ.items() if not k.startswith("NBGRADER")}
+            full_env.update(child_env)
+        process = subprocess.Popen(argv, cwd=work / "out", env=full_env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            log, _ = process.communicate(timeout=timeout)
+            status = "ok" if process.returncode == 0 else f"exit-{process.returncode}"
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            log, _ = process.communicate()
+            status = "timeout"
+        outputs, errors = {}, {}
+        out = work / "out"
+        if (out / "outputs.npz").exists():
+            with np.load(out / "outputs.npz", allow_pickle=False) as data:
+                outputs = {key: data[key] for key in data.files}
+        if (out / "errors.json").exists():
+            try:
+                errors = json.loads((out / "errors.json").read_text())
+            except ValueError:
+                errors = {"*": "unreadable errors.json"}
+        if status != "ok" and "*" not in errors:
+            tail = (log or b"").decode("utf-8", "replace").strip().splitlines()[-3:]
+            errors["*"] = f"{status}: " + " | ".join(tail)
+        return {"outputs": outputs, "errors": errors, "status": status, "dropped": dropped,
+                "seconds": round(time.monotonic() - started, 2)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# -- 4. compare ----------------------------------------------------------------
+def compare(run: dict, prepared: Path) -> dict:
+    """Per test cell: points earned and the first failure message. Never runs student code."""
+    spec = load_spec()
+    checks = spec.check_namespace()
+    with np.load(Path(prepared) / "references.npz", allow_pickle=False) as data:
+        references = {key: data[key] for key in data.files}
+    cells, messages = {}, {}
+    for grade_id, (points, cases) in spec.TEST_CELLS.items():
+        failure = None
+        for case in cases:
+            key = case_key(case)
+            label = checks["_gc_label"](case)
+            if key not in run["outputs"]:
+                failure = f"{label}: " + run["errors"].get(key, run["errors"].get("*", "no result"))
+                break
+            try:
+                checks["_gc_compare"](run["outputs"][key], references[key], label)
+            except AssertionError as error:
+                failure = str(error)
+                break
+        cells[grade_id] = 0 if failure else points
+        if failure:
+            messages[grade_id] = failure
+    return {"cells": cells, "score": sum(cells.values()), "max_score": spec.AUTO_POINTS,
+            "messages": messages}
+
+
+def suspicious_tokens(source: str) -> list[str]:
+    return [token for token in SUSPICIOUS if token in (source or "")]
+
+
+def check_notebook(notebook: dict, prepared: Path, timeout: float = 90.0, use_sandbox=None,
+                   env: dict | None = None) -> dict:
+    """Extract, run and compare one notebook's answer: the cross-check result."""
+    source = answer_cell(notebook)
+    if source is None:
+        spec = load_spec()
+        return {"cells": {g: 0 for g in spec.TEST_CELLS}, "score": 0, "max_score": spec.AUTO_POINTS,
+                "messages": {"*": "no compute_gradcam answer cell / 解答セルがありません"},
+                "status": "no-answer-cell", "suspicious": [], "seconds": 0.0}
+    run = run_student(source, prepared, timeout=timeout, use_sandbox=use_sandbox, env=env)
+    result = compare(run, prepared)
+    result.update(status=run["status"], seconds=run["seconds"], suspicious=suspicious_tokens(source),
+                  dropped=run.get("dropped", []))
+    return result
+
+
+def main(argv=None) -> int:  # python -m grader.crosscheck NOTEBOOK PREPARED (debugging aid)
+    args = argv if argv is not None else sys.argv[1:]
+    notebook = json.loads(Path(args[0]).read_text())
+    print(json.dumps(check_notebook(notebook, Path(args[1])), indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

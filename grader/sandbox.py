@@ -1,0 +1,119 @@
+"""Run student code where it cannot read the course: bubblewrap (Debian package ``bubblewrap``).
+
+The sandbox sees only the Python installation, the virtualenv, the
+``exercise_logic`` library (read-only) and the folders it is given. It does
+not see the gradebook, ``source/``, ``submitted/``, other students' files or
+the kit's ``assignments/`` (which hold the solutions and hidden tests). It has
+no network (its own network namespace: loopback only), its own PID namespace
+(killing the sandbox kills everything in it) and a clean environment
+(``NBGRADER_EXECUTION`` is not passed on).
+
+Run as a script, this file is the kernel launcher of the ``gradcam-sandbox``
+kernel spec that ``python -m grader init`` writes: jupyter starts it with the
+connection file, and it execs ``bwrap ... python -m ipykernel_launcher -f
+<connection file>``. The kernel talks over IPC sockets in a private runtime
+folder (TCP would not cross the network namespace).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+LIBRARY = Path(__file__).resolve().parents[1] / "exercise_logic"
+ENV_CACHE = "GRADER_SANDBOX_CACHE"      # read-only model cache for the notebook's training cell
+ENV_OFF = "GRADER_NO_SANDBOX"           # "1": run unsandboxed (tests of the fallback only)
+
+
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def available() -> bool:
+    """True when bubblewrap exists and can create namespaces here."""
+    if os.environ.get(ENV_OFF) == "1" or not bwrap_path():
+        return False
+    import subprocess
+    probe = subprocess.run([bwrap_path(), "--ro-bind", "/", "/", "--unshare-all", "--dev", "/dev",
+                            "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+INSTALL_HINT = ("bubblewrap is needed to sandbox student code: `apt-get install bubblewrap` "
+                "(Debian/Ubuntu). / 学生のコードを隔離して実行するには bubblewrap が必要です。")
+
+
+def _python_roots() -> list[str]:
+    """Folders a Python process of this virtualenv needs to read."""
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                           sys.base_exec_prefix)}
+    roots.add(os.path.dirname(os.path.realpath(sys.executable)))
+    return sorted(roots)
+
+
+def bwrap_argv(*, cwd: str, readonly: list[str] = (), writable: list[str] = (),
+               env: dict | None = None, library: bool = True) -> list[str]:
+    """The bwrap prefix of a sandboxed command (append the command to it)."""
+    bwrap = bwrap_path()
+    if not bwrap:
+        raise SandboxUnavailable(INSTALL_HINT)
+    argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for system in ("/usr", "/etc", "/lib", "/lib64", "/bin", "/sbin", "/lib32", "/libx32"):
+        if os.path.exists(system):
+            argv += ["--ro-bind", system, system]
+    for root in _python_roots():
+        argv += ["--ro-bind", root, root]
+    # the virtualenv itself (sys.prefix may be a symlinked path)
+    argv += ["--ro-bind", sys.prefix, sys.prefix]
+    if library:
+        argv += ["--ro-bind", str(LIBRARY), str(LIBRARY)]
+    for path in readonly:
+        argv += ["--ro-bind", path, path]
+    for path in writable:
+        argv += ["--bind", path, path]
+    argv += ["--chdir", cwd, "--clearenv"]
+    base_env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+                "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
+                "PYTHONDONTWRITEBYTECODE": "1"}
+    for key in ("OMP_NUM_THREADS", "TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS"):
+        if os.environ.get(key):
+            base_env[key] = os.environ[key]
+    base_env.update(env or {})
+    for key, value in base_env.items():
+        argv += ["--setenv", key, value]
+    return argv
+
+
+def kernel_main(connection_file: str) -> None:
+    """Exec ipykernel inside bwrap (this process becomes bwrap)."""
+    import json
+    connection_file = os.path.abspath(connection_file)
+    with open(connection_file) as handle:
+        info = json.load(handle)
+    if info.get("transport") != "ipc" and os.environ.get(ENV_OFF) != "1":
+        sys.exit("the sandbox kernel needs IPC transport (c.KernelManager.transport = 'ipc')")
+    # the IPC sockets live next to the absolute prefix "ip" (a private runtime folder)
+    runtime = os.path.dirname(os.path.abspath(info.get("ip", "kernel-ipc")))
+    cwd = os.getcwd()
+    readonly, env = [connection_file], {"JUPYTER_RUNTIME_DIR": runtime}
+    cache = os.environ.get(ENV_CACHE)
+    if cache and os.path.isdir(cache):
+        readonly.append(cache)
+        env["EXERCISE_LOGIC_CACHE"] = cache
+    command = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
+    if os.environ.get(ENV_OFF) == "1":
+        os.execv(sys.executable, command)
+    argv = bwrap_argv(cwd=cwd, readonly=readonly, writable=[runtime, cwd], env=env)
+    os.execv(argv[0], argv + command)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "kernel":
+        sys.exit("usage: sandbox.py kernel CONNECTION_FILE")
+    kernel_main(sys.argv[2])
