@@ -13,6 +13,7 @@ import gradio as gr
 import exercise_logic as el
 
 from . import handlers as h
+from . import lab_handlers as lh
 from .texts import (
     LANGUAGES,
     dataset_name,
@@ -111,44 +112,86 @@ def build_app(store: h.ModelStore, outputs: h.OutputFiles, *, dataset: str | Non
         banner_md = gr.Markdown(h.banner(loaded, start) if loaded else t("preparing", start),
                                 elem_id="banner")
 
-        # -- inputs ------------------------------------------------------------------
-        gallery = gr.Gallery(h.gallery_items(loaded, start) if loaded else None,
-                             label=t("samples", start), columns=8, height="auto",
-                             allow_preview=False, interactive=False, elem_id="sample-gallery")
-        sample_state = gr.State(None)
-        with gr.Row():
-            input_image = UploadImage(type="filepath", image_mode=None,
-                                      sources=["upload", "clipboard"], label=t("input", start),
-                                      elem_id="input-image", height=280)
-            with gr.Column():
-                target_dd = gr.Dropdown(
-                    h.target_choices(loaded, start) if loaded else [(t("predicted", start), h.PREDICTED)],
-                    value=h.PREDICTED, label=t("target", start), allow_custom_value=True,
-                    elem_id="target")
-                layer_dd = gr.Dropdown(loaded.conv_layers if loaded else [],
-                                       value=loaded.default_layer if loaded else None,
-                                       label=t("layer", start), allow_custom_value=True,
-                                       elem_id="layer")
-                method_dd = gr.Dropdown(h.method_choices(), value=h.DEFAULT_METHOD,
-                                        label=t("method", start), elem_id="method")
-                opacity = gr.Slider(0.0, 1.0, value=0.4, step=0.05, label=t("opacity", start),
-                                    elem_id="opacity")
-                colormap_dd = gr.Dropdown(list(el.COLORMAPS), value="jet",
-                                          label=t("colormap", start), elem_id="colormap")
+        with gr.Tabs(elem_id="tabs"):
+            with gr.Tab(t("tab_explorer", start), id="explorer",
+                        elem_id="tab-explorer") as explorer_tab:
+                # -- inputs ------------------------------------------------------------------
+                gallery = gr.Gallery(h.gallery_items(loaded, start) if loaded else None,
+                                     label=t("samples", start), columns=8, height="auto",
+                                     allow_preview=False, interactive=False, elem_id="sample-gallery")
+                sample_state = gr.State(None)
+                with gr.Row():
+                    input_image = UploadImage(type="filepath", image_mode=None,
+                                              sources=["upload", "clipboard"], label=t("input", start),
+                                              elem_id="input-image", height=280)
+                    with gr.Column():
+                        target_dd = gr.Dropdown(
+                            h.target_choices(loaded, start) if loaded else [(t("predicted", start), h.PREDICTED)],
+                            value=h.PREDICTED, label=t("target", start), allow_custom_value=True,
+                            elem_id="target")
+                        layer_dd = gr.Dropdown(loaded.conv_layers if loaded else [],
+                                               value=loaded.default_layer if loaded else None,
+                                               label=t("layer", start), allow_custom_value=True,
+                                               elem_id="layer")
+                        method_dd = gr.Dropdown(h.method_choices(), value=h.DEFAULT_METHOD,
+                                                label=t("method", start), elem_id="method")
+                        opacity = gr.Slider(0.0, 1.0, value=0.4, step=0.05, label=t("opacity", start),
+                                            elem_id="opacity")
+                        colormap_dd = gr.Dropdown(list(el.COLORMAPS), value="jet",
+                                                  label=t("colormap", start), elem_id="colormap")
 
-        # -- outputs -----------------------------------------------------------------
-        label_out = gr.Label(num_top_classes=5, label=t("prediction", start), elem_id="prediction")
-        with gr.Row():
-            image_kw = {"format": "png", "interactive": False, "height": 240,
-                        "buttons": ["download", "fullscreen"], "elem_classes": ["pixelated"]}
-            original_img = gr.Image(label=t("original", start), elem_id="original", **image_kw)
-            heatmap_img = gr.Image(label=t("heatmap", start), elem_id="heatmap", **image_kw)
-            overlay_img = gr.Image(label=t("overlay", start), elem_id="overlay", **image_kw)
-        lesion_md = gr.Markdown("", elem_id="lesion")
-        explanation_md = gr.Markdown(
-            h.explanation_text(loaded, None, start), elem_id="explanation")
-        grid = gr.Gallery(label=t("grid", start), columns=4, height="auto", format="png",
-                          allow_preview=True, interactive=False, elem_id="grid")
+                # -- outputs -----------------------------------------------------------------
+                label_out = gr.Label(num_top_classes=5, label=t("prediction", start), elem_id="prediction")
+                with gr.Row():
+                    image_kw = {"format": "png", "interactive": False, "height": 240,
+                                "buttons": ["download", "fullscreen"], "elem_classes": ["pixelated"]}
+                    original_img = gr.Image(label=t("original", start), elem_id="original", **image_kw)
+                    heatmap_img = gr.Image(label=t("heatmap", start), elem_id="heatmap", **image_kw)
+                    overlay_img = gr.Image(label=t("overlay", start), elem_id="overlay", **image_kw)
+                lesion_md = gr.Markdown("", elem_id="lesion")
+                explanation_md = gr.Markdown(
+                    h.explanation_text(loaded, None, start), elem_id="explanation")
+                grid = gr.Gallery(label=t("grid", start), columns=4, height="auto", format="png",
+                                  allow_preview=True, interactive=False, elem_id="grid")
+            # -- compare methods: the selected image under every method ----------------
+            with gr.Tab(t("tab_compare", start), id="compare", elem_id="tab-compare") as compare_tab:
+                compare_intro = gr.Markdown(t("compare_intro", start), elem_id="compare-intro")
+                compare_btn = gr.Button(t("compare_button", start), variant="primary",
+                                        elem_id="compare-button")
+                compare_gallery = gr.Gallery(label=t("compare_gallery", start), columns=3,
+                                             height="auto", format="png", allow_preview=True,
+                                             interactive=False, elem_id="compare-gallery")
+                compare_md = gr.Markdown("", elem_id="compare-table")
+            # -- sanity check: cascading randomisation ---------------------------------
+            with gr.Tab(t("tab_sanity", start), id="sanity", elem_id="tab-sanity") as sanity_tab:
+                sanity_intro = gr.Markdown(t("sanity_intro", start), elem_id="sanity-intro")
+                with gr.Row(equal_height=True):
+                    sanity_methods = gr.CheckboxGroup(h.method_choices(), value=list(lh.SANITY_METHODS),
+                                                      label=t("sanity_methods", start),
+                                                      elem_id="sanity-methods", scale=3)
+                    sanity_btn = gr.Button(t("sanity_button", start), variant="primary",
+                                           elem_id="sanity-button", scale=1)
+                sanity_gallery = gr.Gallery(label=t("sanity_gallery", start), columns=6,
+                                            height="auto", format="png", allow_preview=True,
+                                            interactive=False, elem_id="sanity-gallery")
+                sanity_md = gr.Markdown("", elem_id="sanity-table")
+            # -- shortcut lab -----------------------------------------------------------
+            with gr.Tab(t("tab_lab", start), id="lab", elem_id="tab-lab") as lab_tab:
+                lab_intro = gr.Markdown(t("lab_intro", start), elem_id="lab-intro")
+                with gr.Row(equal_height=True):
+                    lab_model = gr.Dropdown([(model_name(kind, start), kind) for kind in lh.LAB_MODELS],
+                                            value="simple", label=t("lab_model", start),
+                                            elem_id="lab-model")
+                    lab_strength = gr.Slider(0.05, 1.0, value=0.95, step=0.05,
+                                             label=t("lab_strength", start), elem_id="lab-strength")
+                    lab_epochs = gr.Number(store.epochs, precision=0, minimum=1,
+                                           maximum=lh.LAB_MAX_EPOCHS, label=t("lab_epochs", start),
+                                           elem_id="lab-epochs")
+                    lab_btn = gr.Button(t("lab_button", start), variant="primary", elem_id="lab-button")
+                lab_summary = gr.Markdown("", elem_id="lab-summary")
+                lab_table = gr.Markdown("", elem_id="lab-table")
+                lab_img = gr.Image(label=t("lab_figure", start), format="png", interactive=False,
+                                   buttons=["download", "fullscreen"], elem_id="lab-figure")
         api_button = gr.Button(t("explain_api", start), visible=False)
 
         # -- functions behind the events ----------------------------------------------
@@ -188,6 +231,50 @@ def build_app(store: h.ModelStore, outputs: h.OutputFiles, *, dataset: str | Non
         relabel_outputs = [title, notice, lang_radio, dataset_dd, model_dd, gallery, input_image,
                            target_dd, layer_dd, method_dd, opacity, colormap_dd, label_out,
                            original_img, heatmap_img, overlay_img, grid]
+
+        labs = lh.ShortcutLabs(store)
+        compare_inputs = [dataset_dd, model_dd, input_image, sample_state, target_dd, layer_dd,
+                          opacity, colormap_dd, lang_radio]
+        sanity_inputs = [dataset_dd, model_dd, input_image, sample_state, sanity_methods,
+                         target_dd, layer_dd, colormap_dd, lang_radio]
+        lab_inputs = [lab_model, lab_strength, lab_epochs, lang_radio]
+
+        def relabel_labs(lang):
+            lang = normalise_lang(lang)
+            return (gr.update(label=t("tab_explorer", lang)), gr.update(label=t("tab_compare", lang)),
+                    gr.update(label=t("tab_sanity", lang)), gr.update(label=t("tab_lab", lang)),
+                    t("compare_intro", lang), gr.update(value=t("compare_button", lang)),
+                    gr.update(label=t("compare_gallery", lang)), t("sanity_intro", lang),
+                    gr.update(label=t("sanity_methods", lang)), gr.update(value=t("sanity_button", lang)),
+                    gr.update(label=t("sanity_gallery", lang)), t("lab_intro", lang),
+                    gr.update(label=t("lab_model", lang),
+                              choices=[(model_name(kind, lang), kind) for kind in lh.LAB_MODELS]),
+                    gr.update(label=t("lab_strength", lang)), gr.update(label=t("lab_epochs", lang)),
+                    gr.update(value=t("lab_button", lang)), gr.update(label=t("lab_figure", lang)))
+
+        relabel_lab_outputs = [explorer_tab, compare_tab, sanity_tab, lab_tab, compare_intro,
+                               compare_btn, compare_gallery, sanity_intro, sanity_methods, sanity_btn,
+                               sanity_gallery, lab_intro, lab_model, lab_strength, lab_epochs, lab_btn,
+                               lab_img]
+
+        def compare(*values):
+            return lh.compare_methods(store, outputs, *values)
+
+        def sanity(*values):
+            items, columns, table = lh.sanity_check(store, outputs, *values)
+            return gr.update(value=items, columns=columns), table
+
+        def run_lab(model_kind, strength, epochs, lang, progress=gr.Progress()):  # noqa: B008 - Gradio's idiom
+            report = lambda value, text: progress(value, desc=text)
+            return lh.shortcut_lab(labs, outputs, model_kind, strength, epochs, lang, progress=report)
+
+        def lab_in_language(model_kind, strength, epochs, lang):
+            """The lab's texts in the new language when its result is at hand; else unchanged."""
+            try:
+                result = labs.cached(lh.parse_lab_settings(model_kind, strength, epochs, lang))
+            except gr.Error:
+                result = None
+            return lh.lab_texts(result, lang) if result is not None else (gr.skip(), gr.skip())
 
         def refresh_model(dataset, model_type, target, layer, lang, method=h.DEFAULT_METHOD):
             """Texts that depend on the model and the language; keeps valid choices."""
@@ -234,6 +321,7 @@ def build_app(store: h.ModelStore, outputs: h.OutputFiles, *, dataset: str | Non
         # Page load: language from the browser, then the model (training shows progress).
         (demo.load(choose_lang, None, lang_radio, **private)
          .then(relabel, lang_radio, relabel_outputs, **quiet)
+         .then(relabel_labs, lang_radio, relabel_lab_outputs, **quiet)
          .then(select_model, [dataset_dd, model_dd, lang_radio, method_dd],
                refresh_outputs + [input_image, sample_state], show_progress_on=[banner_md],
                **private)
@@ -245,6 +333,16 @@ def build_app(store: h.ModelStore, outputs: h.OutputFiles, *, dataset: str | Non
                refresh_outputs, **quiet)
          .then(view, view_inputs, view_outputs, **quiet)
          .then(show_grid, grid_inputs, grid, **quiet))
+
+        (lang_radio.input(relabel_labs, lang_radio, relabel_lab_outputs, **quiet)
+         .then(lab_in_language, lab_inputs, [lab_summary, lab_table], **quiet))
+
+        # Lab tabs: one heavy job (randomisation, training) at a time, the explorer keeps its slots.
+        heavy = {**private, "concurrency_id": "lab", "concurrency_limit": 1}
+        compare_btn.click(compare, compare_inputs, [compare_gallery, compare_md], **private)
+        compare_tab.select(compare, compare_inputs, [compare_gallery, compare_md], **private)
+        sanity_btn.click(sanity, sanity_inputs, [sanity_gallery, sanity_md], **heavy)
+        lab_btn.click(run_lab, lab_inputs, [lab_summary, lab_table, lab_img], **heavy)
 
         for selector in (dataset_dd, model_dd):
             (selector.input(select_model, [dataset_dd, model_dd, lang_radio, method_dd],

@@ -73,6 +73,84 @@ TEXT = {
             "- Look for **shortcut features**: image edges, markers, text — anything "
             "unrelated to the lesion that lights up red."),
     },
+    # Tabs
+    "tab_explorer": {"ja": "エクスプローラー", "en": "Explorer"},
+    "tab_compare": {"ja": "手法の比較", "en": "Compare methods"},
+    "tab_sanity": {"ja": "サニティチェック", "en": "Sanity check"},
+    "tab_lab": {"ja": "ショートカット学習", "en": "Shortcut lab"},
+    # Compare methods
+    "compare_intro": {
+        "ja": "### 手法の比較\n「エクスプローラー」で選んだ画像を、ライブラリのすべての手法で説明します"
+              "（説明するクラス・層・濃さ・カラーマップもエクスプローラーの設定を使います）。",
+        "en": "### Compare methods\nThe image selected in the Explorer tab under every method of the library "
+              "(with the Explorer's class, layer, opacity and colormap)."},
+    "compare_button": {"ja": "すべての手法で説明する", "en": "Explain with every method"},
+    "compare_gallery": {"ja": "手法ごとの重ね合わせ", "en": "Overlay per method"},
+    "deletion_short": {"ja": "削除", "en": "del"},
+    "insertion_short": {"ja": "挿入", "en": "ins"},
+    "col_method": {"ja": "手法", "en": "Method"},
+    "col_deletion": {"ja": "削除 AUC（低いほど良い）", "en": "Deletion AUC (lower is better)"},
+    "col_insertion": {"ja": "挿入 AUC（高いほど良い）", "en": "Insertion AUC (higher is better)"},
+    "col_pointing": {"ja": "ポインティングゲーム", "en": "Pointing game"},
+    "compare_note": {
+        "ja": "**削除**: 重要な画素から順にぼかした画像に置き換えると、説明したクラスの確率が早く下がるほど"
+              "（AUC が低いほど）ヒートマップはモデルに忠実です。**挿入**: ぼかした画像に重要な画素から戻すと、"
+              "確率が早く上がるほど（AUC が高いほど）忠実です。ポインティングゲーム: ヒートマップの最大点が"
+              "病変（±1 画素）の上ならヒット。1 枚だけの値は目安です。",
+        "en": "**Deletion**: replacing the most important pixels first by a blurred copy, the faster the explained "
+              "class's probability falls (the lower the AUC), the more faithful the map is to the model. "
+              "**Insertion**: revealing them first on the blurred copy, the faster it rises (the higher the AUC), "
+              "the more faithful. Pointing game: a hit when the map's peak lies on the lesion (±1 pixel). "
+              "One image's numbers are only a hint."},
+    "compare_no_pointing": {
+        "ja": "ポインティングゲームは病変のある合成データのテスト画像にだけあります。",
+        "en": "The pointing game needs a synthetic test image with a lesion."},
+    # Sanity check
+    "sanity_intro": {
+        "ja": "### サニティチェック（段階的ランダム化）\nモデルのコピーの重みを出力側の層から 1 層ずつ初期化し直し、"
+              "そのたびにヒートマップを描きます（元のモデルは変わりません）。モデルを説明している手法なら、"
+              "重みを壊すとヒートマップも崩れるはずです。崩れない手法は、モデルではなく画像（輪郭・明るい部分）を"
+              "見せています。",
+        "en": "### Sanity check (cascading randomisation)\nA copy of the model has its weights re-initialised layer "
+              "by layer, from the output down, and the maps are drawn after each step (the model itself is "
+              "untouched). A method that explains the model must fall apart as the weights are destroyed; one "
+              "whose maps stay the same shows the image (edges, bright areas), not the model."},
+    "sanity_methods": {"ja": "手法（複数選択可）", "en": "Methods (several allowed)"},
+    "sanity_button": {"ja": "ランダム化を実行", "en": "Run the randomisation"},
+    "sanity_gallery": {"ja": "ステップごとのヒートマップ（行: 手法、列: ステップ）",
+                       "en": "Maps per step (rows: methods, columns: steps)"},
+    "step": {"ja": "ステップ", "en": "step"},
+    "trained_model": {"ja": "学習済み", "en": "trained"},
+    "sanity_note": {
+        "ja": "各セル: ステップ 0 のヒートマップとのスピアマン順位相関 ρ / SSIM（1 = 同じ、0 付近 = 無関係）。"
+              "ステップ s は上から s 層を初期化済み。最後の列（全層ランダム）で 0 に近いほど、手法はモデルに依存しています。",
+        "en": "Each cell: Spearman rank correlation ρ / SSIM with the step-0 map (1 = the same, near 0 = unrelated). "
+              "Step s has the top s layers re-initialised. The nearer 0 in the last column (every layer random), "
+              "the more the method depends on the model."},
+    # Shortcut lab
+    "lab_intro": {
+        "ja": "### ショートカット学習ラボ\n合成胸部X線（28×28）で 2 つのモデルを学習します。**ショートカットモデル**は"
+              "左上の「L」マーカーがラベルと強く相関するデータで、**対照モデル**はマーカーがラベルと無関係なデータで"
+              "学習します。テストではマーカーはラベルと無関係です。学習したモデルは保存され、2 回目からはすぐ表示されます。",
+        "en": "### Shortcut-learning lab\nTwo models are trained on the synthetic chest X-rays (28×28): the "
+              "**shortcut model** on data where the small \"L\" marker in the top-left corner follows the label, "
+              "the **control** on data where it does not. On the test set the marker is independent of the label. "
+              "Trained models are cached: the second run shows at once."},
+    "lab_model": {"ja": "モデル", "en": "Model"},
+    "lab_strength": {"ja": "マーカーとラベルの相関", "en": "Marker-label correlation"},
+    "lab_epochs": {"ja": "エポック数", "en": "Epochs"},
+    "lab_button": {"ja": "ラボを実行", "en": "Run the lab"},
+    "lab_figure": {"ja": "結果の図（左: 正解率、右: 「異常」の Grad-CAM、点線の枠 = マーカー）",
+                   "en": "Figure (left: accuracies; right: abnormal-class Grad-CAM, dashed box = marker)"},
+    "lab_training": {"ja": "モデル {model}/{total} を学習中: エポック {epoch}/{epochs}（検証正解率 {val}）",
+                     "en": "Training model {model}/{total}: epoch {epoch}/{epochs} (validation accuracy {val})"},
+    "lab_shortcut": {"ja": "ショートカットモデル", "en": "Shortcut model"},
+    "lab_control": {"ja": "対照モデル", "en": "Control"},
+    "lab_val": {"ja": "検証正解率", "en": "Validation accuracy"},
+    "lab_test": {"ja": "テスト正解率", "en": "Test accuracy"},
+    "lab_drop": {"ja": "正解率の低下（ポイント）", "en": "Accuracy drop (points)"},
+    "lab_marker_peak": {"ja": "「異常」マップの最大点がマーカー上", "en": "Abnormal maps peaking on the marker"},
+    "lab_pointing": {"ja": "病変へのポインティングゲーム", "en": "Lesion pointing game"},
     # Errors (shown as a message in the page, never a stack trace)
     "err_no_image": {"ja": "画像がありません。テスト画像を選ぶか、画像をアップロードしてください。",
                      "en": "No image: pick a test image or upload one."},
@@ -95,6 +173,14 @@ TEXT = {
         "en": "The transfer model needs the ImageNet weights of MobileNetV2, which are not on this computer. "
               "This app never downloads anything; train it once in the lecture notebook, or choose "
               "simple / deeper."},
+    "err_methods": {"ja": "手法を 1 つ以上選んでください（不明な手法: {value}）。選べるのは: {choices}",
+                    "en": "Choose at least one known method (unknown: {value}); the methods are: {choices}"},
+    "err_lab_model": {"ja": "ラボのモデル {value!r} はありません。選べるのは: {choices}",
+                      "en": "Unknown lab model {value!r}; choose one of: {choices}"},
+    "err_strength": {"ja": "マーカーとラベルの相関は 0 より大きく 1 以下の数にしてください（{value!r}）。",
+                     "en": "The marker-label correlation must be a number above 0 and at most 1 ({value!r})."},
+    "err_epochs": {"ja": "エポック数は 1 から {max} の整数にしてください（{value!r}）。",
+                   "en": "Epochs must be a whole number from 1 to {max} ({value!r})."},
     "err_model": {"ja": "モデルを用意できませんでした: {error}", "en": "Could not prepare the model: {error}"},
     "err_internal": {"ja": "処理中に問題が起きました（{error}）。別の画像か設定で試してください。",
                      "en": "Something went wrong ({error}). Try another image or setting."},

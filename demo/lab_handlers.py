@@ -1,0 +1,308 @@
+"""The three lab tabs as plain functions: compare methods, sanity check, shortcut lab.
+
+Like :mod:`demo.handlers`, nothing here is Gradio layout: the library computes
+(:func:`exercise_logic.deletion_insertion`, :func:`exercise_logic.pointing_game`,
+:func:`exercise_logic.explain.cascading_randomisation_maps`,
+:func:`exercise_logic.run_shortcut_lab`), these functions check the inputs,
+call it and draw the pictures. User mistakes become :class:`gradio.Error`
+in the user's language; anything else is logged and reported briefly.
+"""
+from __future__ import annotations
+
+import io
+import numbers
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+import exercise_logic as el
+from exercise_logic.explain.sanity import (
+    cascading_randomisation_maps,
+    similarity_to_original,
+)
+from exercise_logic.training import cache_key, default_cache_dir, training_settings
+
+from .handlers import (
+    ModelStore,
+    OutputFiles,
+    explain,
+    friendly,
+    input_image,
+    parse_colormap,
+    parse_layer,
+    parse_opacity,
+    parse_target,
+    render,
+    user_error,
+)
+from .texts import normalise_lang, t
+
+COMPARE_STEPS = 16                 # deletion/insertion curve steps (the library's default)
+POINTING_TOLERANCE = 1             # pixels, as in the library's benches
+SANITY_METHODS = ("gradcam", "scorecam", "saliency")   # one CAM, one perturbation CAM, one pixel method
+LAB_MODELS = ("simple", "deeper")
+LAB_MAX_EPOCHS = 20
+
+
+# -- compare methods ---------------------------------------------------------------------
+
+@dataclass
+class MethodScore:
+    method: str
+    deletion_auc: float
+    insertion_auc: float
+    pointing: bool | None      # None: no lesion to point at (upload, normal image, other dataset)
+
+
+def _fmt(value: float) -> str:
+    return "—" if value is None or not np.isfinite(value) else f"{value:.2f}"
+
+
+def _pointing_word(hit: bool | None, lang: str) -> str:
+    return "—" if hit is None else t("hit" if hit else "miss", lang)
+
+
+@friendly
+def compare_methods(store: ModelStore, outputs: OutputFiles, dataset, model_type, image_path,
+                    sample_index, target, layer, opacity, colormap, lang="ja"):
+    """The selected image under every method: (gallery items, Markdown table).
+
+    Each overlay is captioned with its deletion AUC (lower = more faithful),
+    insertion AUC (higher = more faithful) and, for a synthetic test image with
+    a lesion, its pointing-game hit/miss (tolerance 1 px). All maps go through
+    :func:`exercise_logic.deletion_insertion` in one call, each following the
+    class its map explains.
+    """
+    lang = normalise_lang(lang)
+    loaded = store.get(dataset, model_type, lang=lang)
+    image, mask = input_image(loaded, image_path, sample_index, lang)
+    target, layer = parse_target(loaded, target, lang), parse_layer(loaded, layer, lang)
+    colormap, opacity = parse_colormap(colormap, lang), parse_opacity(opacity, lang)
+    use_mask = (loaded.dataset.name == "synthetic" and sample_index is not None
+                and mask is not None and np.any(mask))
+
+    methods = list(el.METHODS)
+    results = [explain(loaded, image, target, layer, method) for method in methods]
+    maps = np.concatenate([result.heatmaps for result in results])
+    images = np.repeat(results[0].images, len(methods), axis=0)
+    targets = np.concatenate([result.targets for result in results])
+    curves = el.deletion_insertion(loaded.model, images, maps, target=targets, steps=COMPARE_STEPS)
+    if use_mask:
+        hits = el.pointing_game(maps, np.repeat(np.asarray(mask, bool)[np.newaxis], len(methods), 0),
+                                POINTING_TOLERANCE)
+    scores, items = [], []
+    for row, method in enumerate(methods):
+        hit = None if not use_mask or np.isnan(hits[row]) else bool(hits[row])
+        score = MethodScore(method, float(curves.deletion_auc[row]), float(curves.insertion_auc[row]), hit)
+        scores.append(score)
+        picture = render(image, maps[row], colormap, opacity, mask if use_mask else None)[2]
+        caption = (f"{method} — {t('deletion_short', lang)} {_fmt(score.deletion_auc)} / "
+                   f"{t('insertion_short', lang)} {_fmt(score.insertion_auc)}")
+        if use_mask:
+            caption += f" / {_pointing_word(hit, lang)}"
+        items.append((outputs.write(picture), caption))
+    return items, compare_table(scores, use_mask, loaded.dataset.name == "synthetic", lang)
+
+
+def compare_table(scores: list[MethodScore], with_pointing: bool, synthetic: bool, lang: str) -> str:
+    header = [t("col_method", lang), t("col_deletion", lang), t("col_insertion", lang)]
+    if with_pointing:
+        header.append(t("col_pointing", lang))
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for score in scores:
+        cells = [f"`{score.method}`", _fmt(score.deletion_auc), _fmt(score.insertion_auc)]
+        if with_pointing:
+            cells.append(_pointing_word(score.pointing, lang))
+        lines.append("| " + " | ".join(cells) + " |")
+    note = t("compare_note", lang)
+    if not with_pointing:
+        note += " " + t("compare_no_pointing" if synthetic else "no_mask", lang)
+    return "\n".join(lines) + "\n\n" + note
+
+
+# -- sanity check ------------------------------------------------------------------------
+
+def parse_methods(values, lang: str = "ja") -> list[str]:
+    if isinstance(values, str):
+        values = [values]
+    chosen = [value for value in (values or []) if value]
+    unknown = [value for value in chosen if value not in el.METHODS]
+    if not chosen or unknown:
+        raise user_error(t("err_methods", lang, value=", ".join(map(str, unknown)) or "—",
+                           choices=", ".join(el.METHODS)))
+    return list(dict.fromkeys(chosen))
+
+
+@friendly
+def sanity_check(store: ModelStore, outputs: OutputFiles, dataset, model_type, image_path,
+                 sample_index, methods, target, layer, colormap, lang="ja"):
+    """Cascading randomisation of the selected image: (gallery items, columns, Markdown table).
+
+    The gallery has one row per method and one column per step (step 0: the
+    trained model; step s: the top s weighted layers re-initialised, on a copy
+    of the model). Captions give the Spearman / SSIM of the map with step 0's.
+    """
+    lang = normalise_lang(lang)
+    loaded = store.get(dataset, model_type, lang=lang)
+    image, _ = input_image(loaded, image_path, sample_index, lang)
+    methods = parse_methods(methods, lang)
+    target, layer = parse_target(loaded, target, lang), parse_layer(loaded, layer, lang)
+    colormap = parse_colormap(colormap, lang)
+    images = np.asarray(image, np.float32)[np.newaxis]
+    cascade = cascading_randomisation_maps(loaded.model, images, methods, target, layer, seed=0)
+    similarity = similarity_to_original(cascade)
+    items = []
+    for method in methods:
+        for step, path in enumerate(cascade.layers):
+            picture = render(image, cascade.maps[method][step, 0], colormap, 0.5)[2]
+            caption = (f"{method} · {t('step', lang)} {step}: "
+                       f"{t('trained_model', lang) if step == 0 else path} · "
+                       f"ρ {_fmt(similarity.spearman[method][step, 0])} / "
+                       f"SSIM {_fmt(similarity.ssim[method][step, 0])}")
+            items.append((outputs.write(picture), caption))
+    return items, len(cascade.layers), sanity_table(similarity, lang)
+
+
+def sanity_table(similarity, lang: str) -> str:
+    steps = [f"{step}: {t('trained_model', lang) if step == 0 else path}"
+             for step, path in enumerate(similarity.layers)]
+    lines = [f"| {t('col_method', lang)} | " + " | ".join(steps) + " |",
+             "|" + "---|" * (len(steps) + 1)]
+    for row in similarity.methods:
+        cells = [f"{_fmt(similarity.spearman[row][s, 0])} / {_fmt(similarity.ssim[row][s, 0])}"
+                 for s in range(len(steps))]
+        lines.append(f"| `{row}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n" + t("sanity_note", lang)
+
+
+# -- shortcut lab ------------------------------------------------------------------------
+
+def parse_lab_settings(model_type, strength, epochs, lang: str = "ja") -> tuple[str, float, int]:
+    if model_type not in LAB_MODELS:
+        raise user_error(t("err_lab_model", lang, value=model_type, choices=", ".join(LAB_MODELS)))
+    try:
+        strength = float(strength)
+    except (TypeError, ValueError):
+        raise user_error(t("err_strength", lang, value=strength)) from None
+    if not 0.0 < strength <= 1.0:
+        raise user_error(t("err_strength", lang, value=strength))
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Real) or epochs != int(epochs) \
+            or not 1 <= int(epochs) <= LAB_MAX_EPOCHS:
+        raise user_error(t("err_epochs", lang, value=epochs, max=LAB_MAX_EPOCHS))
+    return model_type, round(strength, 2), int(epochs)
+
+
+class ShortcutLabs:
+    """Lab results by (model type, strength, epochs), computed once; the models are cached on disk too."""
+
+    def __init__(self, store: ModelStore):
+        self.store = store
+        self._results: dict[tuple, el.ShortcutLabResult] = {}
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def cached(self, key) -> el.ShortcutLabResult | None:
+        return self._results.get(key)
+
+    def models_to_train(self, key) -> int:
+        """How many of the lab's two models are not in the training cache yet."""
+        model_type, strength, epochs = key
+        folder = Path(self.store.cache_dir) if self.store.cache_dir is not None else default_cache_dir()
+        missing = 0
+        for marker_strength in (float(strength), 0.0):  # as run_shortcut_lab trains them
+            stem = cache_key(training_settings("synthetic", model_type, 28, epochs, seed=self.store.seed,
+                                               marker_strength=marker_strength))
+            missing += not ((folder / f"{stem}.keras").exists() and (folder / f"{stem}.json").exists())
+        return missing
+
+    def get(self, key, progress=None) -> el.ShortcutLabResult:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # two students pressing the button train the models once
+            result = self._results.get(key)
+            if result is None:
+                model_type, strength, epochs = key
+                result = el.run_shortcut_lab(model_type, strength, epochs, seed=self.store.seed,
+                                             cache_dir=self.store.cache_dir,
+                                             progress=progress if callable(progress) else False)
+                self._results[key] = result
+        return result
+
+
+def lab_reporter(report, lang: str, total: int = 2):
+    """A training callback for the ``total`` models the lab trains: ``report(fraction, text)``."""
+    state = {"model": 0, "last": None}
+    total = max(1, int(total))
+
+    def on_epoch(epoch, epochs, logs):
+        if state["last"] is None or epoch <= state["last"]:
+            state["model"] = min(total, state["model"] + 1)
+        state["last"] = epoch
+        value = logs.get("val_accuracy")
+        report(((state["model"] - 1) * epochs + epoch) / (total * max(1, epochs)),
+               t("lab_training", lang, model=state["model"], total=total, epoch=epoch, epochs=epochs,
+                 val="—" if value is None else f"{value:.1%}"))
+    return on_epoch
+
+
+@friendly
+def shortcut_lab(labs: ShortcutLabs, outputs: OutputFiles, model_type, strength, epochs, lang="ja",
+                 progress=None):
+    """Run (or reuse) the lab: (summary Markdown, figure PNG path, numbers table Markdown).
+
+    ``progress(fraction, text)`` is called while the two models train.
+    """
+    lang = normalise_lang(lang)
+    key = parse_lab_settings(model_type, strength, epochs, lang)
+    report = None
+    if callable(progress) and labs.cached(key) is None:
+        report = lab_reporter(progress, lang, labs.models_to_train(key))
+    result = labs.get(key, report)
+    return lab_texts(result, lang) + (outputs.write(lab_figure(result)),)
+
+
+def lab_texts(result, lang: str) -> tuple[str, str]:
+    """(summary, table) of a lab result in ``lang``."""
+    lang = normalise_lang(lang)
+    summary = result.summary(lang).replace("\n- ", "\n\n- ").replace("\n→", "\n\n→").replace("\n->", "\n\n->")
+    s, c = result.shortcut, result.control
+    pct = lambda value: "—" if not np.isfinite(value) else f"{value:.0%}"
+    rows = [(t("lab_val", lang), pct(s.val_accuracy), pct(c.val_accuracy)),
+            (t("lab_test", lang), pct(s.test_accuracy), pct(c.test_accuracy)),
+            (t("lab_drop", lang), f"{result.accuracy_drop:.1f}", f"{result.control_drop:.1f}"),
+            (t("lab_marker_peak", lang), pct(s.marker_peak), pct(c.marker_peak)),
+            (t("lab_pointing", lang), pct(s.pointing), pct(c.pointing))]
+    table = [f"| | {t('lab_shortcut', lang)} | {t('lab_control', lang)} |", "|---|---|---|"]
+    table += [f"| {name} | {a} | {b} |" for name, a, b in rows]
+    return summary, "\n".join(table)
+
+
+def lab_figure(result) -> np.ndarray:
+    """The library's lab figure as an RGB array (rendered off-screen)."""
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    figure = el.plot_shortcut_lab(result)
+    try:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90)
+    finally:
+        plt.close(figure)
+    buffer.seek(0)
+    with Image.open(buffer) as picture:
+        return np.asarray(picture.convert("RGB"))
+
+
+__all__ = [
+    "ShortcutLabs",
+    "compare_methods",
+    "lab_figure",
+    "lab_texts",
+    "parse_lab_settings",
+    "parse_methods",
+    "sanity_check",
+    "shortcut_lab",
+]
