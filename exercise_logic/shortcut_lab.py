@@ -114,7 +114,7 @@ class ShortcutLabResult:
                if s.marker_peak > c.marker_peak and self.accuracy_drop > self.control_drop
                else "→ この設定ではショートカットの証拠ははっきりしません。"))
         en = (
-            f"Shortcut-learning lab ({self.model_type} CNN, {self.epochs} epochs, "
+            f"Shortcut-learning lab ({self.model_type} CNN, {self.epochs} epoch{'s' if self.epochs != 1 else ''}, "
             f"marker-label correlation {self.strength:.2f})\n"
             f"- Shortcut model: validation accuracy {s.val_accuracy:.1%} -> test accuracy "
             f"{s.test_accuracy:.1%} (a drop of {self.accuracy_drop:.1f} points). Accuracy on images "
