@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
+
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import exercise_logic as el  # noqa: E402
+from timing import best_of, forward_backward_floor  # noqa: E402
 
 
 def lecture_gradcam(model, img_array, last_conv_layer_name="last_conv_layer"):
@@ -40,15 +41,6 @@ def lecture_gradcam(model, img_array, last_conv_layer_name="last_conv_layer"):
     return tf.squeeze(tf.image.resize(heatmap[..., tf.newaxis], img_array.shape[1:3])).numpy()
 
 
-def best_of(repeats, function):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=1000)
@@ -61,20 +53,7 @@ def main():
     images = np.random.default_rng(0).random((args.images, 28, 28, 3), dtype=np.float32)
     # The floor: the work Grad-CAM cannot avoid, a forward pass of the model and a
     # backward pass from its output down to the last conv layer, compiled.
-    @tf.function(input_signature=[tf.TensorSpec((None, 28, 28, 3), tf.float32)])
-    def forward_backward(batch):
-        with tf.GradientTape() as tape:
-            features, conv_output = batch, None
-            for layer in model.layers:
-                features = layer(features, training=False)
-                if layer.name == "last_conv_layer":
-                    conv_output = features
-                    tape.watch(conv_output)
-        return tape.gradient(features, conv_output)
-
-    def floor():
-        for start in range(0, len(images), args.batch_size):
-            forward_backward(images[start:start + args.batch_size]).numpy()
+    floor = forward_backward_floor(model, images, args.batch_size)
 
     def engine():
         el.gradcam(model, images, batch_size=args.batch_size)

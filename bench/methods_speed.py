@@ -24,15 +24,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import exercise_logic as el  # noqa: E402
-
-
-def best_of(repeats, function):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_of, forward_backward_floor  # noqa: E402
 
 
 def naive_scorecam(model, images, forward, conv_tap):
@@ -68,20 +60,7 @@ def main():
     images = el.load_dataset("synthetic").test.images[:args.images]
     count = len(images)
 
-    @tf.function(input_signature=[tf.TensorSpec((None, 28, 28, 3), tf.float32)])
-    def forward_backward(batch):
-        with tf.GradientTape() as tape:
-            features, conv_output = batch, None
-            for layer in model.layers:
-                features = layer(features, training=False)
-                if layer.name == "last_conv_layer":
-                    conv_output = features
-                    tape.watch(conv_output)
-        return tape.gradient(features, conv_output)
-
-    def floor():
-        for start in range(0, count, args.batch_size):
-            forward_backward(images[start:start + args.batch_size]).numpy()
+    floor = forward_backward_floor(model, images, args.batch_size)
 
     floor()
     rows = [("floor: compiled forward + backward", best_of(args.repeats, floor))]
