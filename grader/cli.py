@@ -15,7 +15,6 @@ The course folder holds gradebook.db with the hidden tests: keep it private and 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import sandbox
-from .paths import REPO, load_spec
+from .paths import load_spec
 
 HERE = Path(__file__).resolve().parent
 STUB = HERE / "stub"

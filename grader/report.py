@@ -4,13 +4,11 @@ from __future__ import annotations
 import base64
 import csv
 import html
-import io
 import json
-import shutil
 from pathlib import Path
 
 from .autograde import load_results
-from .course import check_course, nbgrader, state_dir
+from .course import check_course, nbgrader
 from .feedback import banner, insert_banner
 from .paths import load_spec
 
