@@ -99,20 +99,29 @@ class Explainer:
 
     def _targets(self, target, count):
         classes = 2 if self.num_outputs == 1 else self.num_outputs
-        if target is None:
-            return np.full(count, -1, np.int32)
-        values = np.asarray(target)
-        if values.ndim == 0:
-            values = np.full(count, values)
-        if values.shape != (count,):
-            raise ValueError(f"target must be None, one class index or one per image "
-                             f"({count}), got shape {values.shape}")
-        if not np.issubdtype(values.dtype, np.integer) and not all(float(v).is_integer() for v in values):
-            raise ValueError(f"target must hold class indices (integers), got {values!r}")
-        values = values.astype(np.int32)
-        if values.size and (values.min() < 0 or values.max() >= classes):
-            raise ValueError(f"target class must be in 0..{classes - 1} for this model, got {values.tolist()}")
-        return values
+        values = class_indices(target, count, classes)
+        return np.full(count, -1, np.int32) if values is None else values
+
+
+def class_indices(target, count: int, classes: int):
+    """Validate a ``target`` argument: None, one class index, or one per image.
+
+    Returns None for None, else an int32 array of shape (count,).
+    """
+    if target is None:
+        return None
+    values = np.asarray(target)
+    if values.ndim == 0:
+        values = np.full(count, values)
+    if values.shape != (count,):
+        raise ValueError(f"target must be None, one class index or one per image "
+                         f"({count}), got shape {values.shape}")
+    if not np.issubdtype(values.dtype, np.integer) and not all(float(v).is_integer() for v in values):
+        raise ValueError(f"target must hold class indices (integers), got {values!r}")
+    values = values.astype(np.int32)
+    if values.size and (values.min() < 0 or values.max() >= classes):
+        raise ValueError(f"target class must be in 0..{classes - 1} for this model, got {values.tolist()}")
+    return values
 
 
 def normalise_by_max(maps):

@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
+from .cam import class_indices
 from .layers import output_kind
 
 MAX_BATCH = 2048  # perturbed images per forward pass
@@ -99,21 +100,9 @@ def class_probabilities(model, outputs: np.ndarray) -> np.ndarray:
 
 
 def _resolve_targets(target, probabilities: np.ndarray) -> np.ndarray:
-    count, classes = probabilities.shape
-    if target is None:
-        return probabilities.argmax(axis=1).astype(np.int32)
-    values = np.asarray(target)
-    if values.ndim == 0:
-        values = np.full(count, values)
-    if values.shape != (count,):
-        raise ValueError(f"target must be None, one class index or one per image ({count}), "
-                         f"got shape {values.shape}")
-    if not np.all(np.equal(np.mod(values, 1), 0)):
-        raise ValueError(f"target must hold class indices (integers), got {values!r}")
-    values = values.astype(np.int32)
-    if values.size and (values.min() < 0 or values.max() >= classes):
-        raise ValueError(f"target class must be in 0..{classes - 1} for this model, got {values.tolist()}")
-    return values
+    """The class each image is scored on: ``target``, or the most probable class."""
+    values = class_indices(target, *probabilities.shape)
+    return probabilities.argmax(axis=1).astype(np.int32) if values is None else values
 
 
 def blurred_baseline(images, sigma: float) -> np.ndarray:
