@@ -21,13 +21,9 @@ def roc_auc(labels, scores) -> float:
     if positives == 0 or negatives == 0:
         return float("nan")
     order = np.argsort(scores, kind="mergesort")
+    _, first, counts = np.unique(scores[order], return_index=True, return_counts=True)
     ranks = np.empty(len(scores))
-    sorted_scores = scores[order]
-    # mean rank of each run of tied scores
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_scores)) + 1]
-    ends = np.r_[starts[1:], len(scores)]
-    for start, end in zip(starts, ends):
-        ranks[order[start:end]] = (start + end + 1) / 2.0
+    ranks[order] = np.repeat(first + (counts + 1) / 2.0, counts)  # 1-based mean rank of each tie run
     return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
