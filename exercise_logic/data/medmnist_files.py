@@ -24,7 +24,6 @@ MEDMNIST_2D_FLAGS = (
     "organcmnist", "organsmnist",
 )
 MEDMNIST_SIZES = (28, 64, 128, 224)
-SPLITS = ("train", "val", "test")
 
 
 class DatasetUnavailableError(RuntimeError):

@@ -15,7 +15,6 @@ import numpy as np
 from keras import layers, ops
 
 CONV_TYPES = (layers.Conv2D, layers.DepthwiseConv2D, layers.SeparableConv2D)
-DEFAULT_LAYER = "last_conv_layer"
 
 
 def _is_container(layer) -> bool:
