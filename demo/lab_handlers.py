@@ -41,7 +41,6 @@ from .handlers import (
 from .texts import normalise_lang, t
 
 COMPARE_STEPS = 16                 # deletion/insertion curve steps (the library's default)
-POINTING_TOLERANCE = 1             # pixels, as in the library's benches
 SANITY_METHODS = ("gradcam", "scorecam", "saliency")   # one CAM, one perturbation CAM, one pixel method
 LAB_MODELS = ("simple", "deeper")
 LAB_MAX_EPOCHS = 20
@@ -72,7 +71,7 @@ def compare_methods(store: ModelStore, outputs: OutputFiles, dataset, model_type
 
     Each overlay is captioned with its deletion AUC (lower = more faithful),
     insertion AUC (higher = more faithful) and, for a synthetic test image with
-    a lesion, its pointing-game hit/miss (tolerance 1 px). All maps go through
+    a lesion, its pointing-game hit/miss (standard tolerance, 2 px at 28 px). All maps go through
     :func:`exercise_logic.deletion_insertion` in one call, each following the
     class its map explains.
     """
@@ -91,8 +90,7 @@ def compare_methods(store: ModelStore, outputs: OutputFiles, dataset, model_type
     targets = np.concatenate([result.targets for result in results])
     curves = el.deletion_insertion(loaded.model, images, maps, target=targets, steps=COMPARE_STEPS)
     if use_mask:
-        hits = el.pointing_game(maps, np.repeat(np.asarray(mask, bool)[np.newaxis], len(methods), 0),
-                                POINTING_TOLERANCE)
+        hits = el.pointing_game(maps, np.repeat(np.asarray(mask, bool)[np.newaxis], len(methods), 0))
     scores, items = [], []
     for row, method in enumerate(methods):
         hit = None if not use_mask or np.isnan(hits[row]) else bool(hits[row])

@@ -96,11 +96,11 @@ TEXT = {
         "ja": "**削除**: 重要な画素から順にぼかした画像に置き換えると、説明したクラスの確率が早く下がるほど"
               "（AUC が低いほど）ヒートマップはモデルに忠実です。**挿入**: ぼかした画像に重要な画素から戻すと、"
               "確率が早く上がるほど（AUC が高いほど）忠実です。ポインティングゲーム: ヒートマップの最大点が"
-              "病変（±1 画素）の上ならヒット。1 枚だけの値は目安です。",
+              "病変から 2 画素以内（28×28 の場合。Zhang ら 2018 の 224 画素で 15 画素と同じ割合）ならヒット。1 枚だけの値は目安です。",
         "en": "**Deletion**: replacing the most important pixels first by a blurred copy, the faster the explained "
               "class's probability falls (the lower the AUC), the more faithful the map is to the model. "
               "**Insertion**: revealing them first on the blurred copy, the faster it rises (the higher the AUC), "
-              "the more faithful. Pointing game: a hit when the map's peak lies on the lesion (±1 pixel). "
+              "the more faithful. Pointing game: a hit when the map's peak lies within 2 pixels of the lesion (at 28×28; Zhang et al. 2018's 15 px at 224 px, scaled). "
               "One image's numbers are only a hint."},
     "compare_no_pointing": {
         "ja": "ポインティングゲームは病変のある合成データのテスト画像にだけあります。",

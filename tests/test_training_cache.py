@@ -41,6 +41,13 @@ def test_settings_change_the_key_and_a_mismatched_record_retrains(tmp_path):
     assert cache_key(base) != cache_key(training_settings(marker_strength=0.95))
     assert training_settings("chestmnist")["binary"] is True
     assert training_settings()["data_version"] is not None  # a new generator retrains
+    # Each model trains with its own default batch; an explicit one is a different model.
+    assert training_settings(model_type="simple")["batch_size"] == 128  # the lecture's
+    assert training_settings(model_type="deeper")["batch_size"] == 32
+    assert cache_key(training_settings(model_type="deeper")) != cache_key(
+        training_settings(model_type="deeper", batch_size=128))
+    with pytest.raises(ValueError, match="model_type"):
+        training_settings(model_type="resnet")
     trained = _train(tmp_path)
     record_path = trained.path.with_suffix(".json")
     record = json.loads(record_path.read_text())

@@ -147,12 +147,12 @@ STEP3 = {
 
 Grad-CAM 以外の手法でも、ショートカットモデルの「異常」の説明がマーカーの角に集まるかを数えます。
 `marker peaks` はマーカーのあるテスト画像のうち、マップの最大点がマーカーの角にある割合、
-`pointing game` は異常画像のうち、最大点が病変（±1 画素）に当たった割合です。""",
+`pointing game` は異常画像のうち、最大点が病変（±2 画素以内）に当たった割合です。""",
 "en": """## Step 3: do other explanation methods see the marker too?
 
 Count, for methods other than Grad-CAM, how often the shortcut model's abnormal-class explanation peaks in the marker corner.
 `marker peaks` is the fraction of test images with a marker whose map peaks in the marker corner;
-`pointing game` is the fraction of abnormal images whose map peaks on a lesion (within 1 pixel).""",
+`pointing game` is the fraction of abnormal images whose map peaks on a lesion (within 2 pixels).""",
 }
 
 STEP3_CODE = """\

@@ -74,7 +74,7 @@ def true_positives(model, split, threshold: float = 0.5) -> np.ndarray:
 
 
 def method_scorecard(model, split, methods=None, max_images=None, layer=None, steps: int = 16,
-                     sanity_images: int = 64, tolerance: int = 1, seed: int = 0,
+                     sanity_images: int = 64, tolerance=None, seed: int = 0,
                      include_random: bool = True) -> Scorecard:
     """Score each method on the true positives of a split with lesion masks.
 
@@ -94,8 +94,8 @@ def method_scorecard(model, split, methods=None, max_images=None, layer=None, st
         Deletion / insertion steps.
     sanity_images : int
         Images for the cascading randomisation (0 skips it).
-    tolerance : int
-        Pointing-game tolerance in pixels.
+    tolerance : int, optional
+        Pointing-game tolerance in pixels (default the standard one, 2 px at 28 px).
     seed : int
         Seed of the randomisation and of the random maps.
     include_random : bool
