@@ -45,8 +45,8 @@ def _deeper_cnn(input_shape):
     the GAP head makes every location matter, so Grad-CAM localises better.
     Pixels are centred on zero first: fed raw [0, 1] pixels, this model learns
     "dark lungs = normal" in 5 epochs and its Grad-CAM misses the lesions
-    (pointing game 0.11); centred, it learns lesion detectors (0.84-0.95,
-    ``bench/explanation_quality.py``). It is trained with batch 32
+    (pointing game 0.11); centred, it learns lesion detectors (0.80-0.90 over
+    seeds 0-4, ``bench/explanation_quality.py``). It is trained with batch 32
     (:data:`exercise_logic.training.BATCH_SIZES`) for the same reason.
     """
     return [

@@ -219,7 +219,7 @@ def test_scorecard_on_a_trained_model(model_cache):
 def test_deeper_cnn_gradcam_points_at_the_lesions(model_cache):
     """Issue 5's target: Grad-CAM on the deeper GAP CNN (5 epochs) peaks on the lesions.
 
-    ``bench/explanation_quality.py`` measures 0.80-0.96 over seeds 0-4 (standard tolerance);
+    ``bench/explanation_quality.py`` measures 0.80-0.90 over seeds 0-4 (standard tolerance);
     0.7 leaves room for that spread while failing the old raw-pixel, batch-128 model (0.11).
     """
     trained = el.train_or_load("synthetic", "deeper", epochs=5, progress=False)
