@@ -264,6 +264,12 @@ def build_app(store: h.ModelStore, outputs: h.OutputFiles, *, dataset: str | Non
             items, columns, table = lh.sanity_check(store, outputs, *values)
             return gr.update(value=items, columns=columns), table
 
+        def shown_in_language(compute):
+            """Recompute a lab tab's result in the new language when one is shown; else leave it."""
+            def again(shown, *values):
+                return compute(*values) if shown else (gr.skip(), gr.skip())
+            return again
+
         def run_lab(model_kind, strength, epochs, lang, progress=gr.Progress()):  # noqa: B008 - Gradio's idiom
             report = lambda value, text: progress(value, desc=text)
             return lh.shortcut_lab(labs, outputs, model_kind, strength, epochs, lang, progress=report)
@@ -334,11 +340,14 @@ def build_app(store: h.ModelStore, outputs: h.OutputFiles, *, dataset: str | Non
          .then(view, view_inputs, view_outputs, **quiet)
          .then(show_grid, grid_inputs, grid, **quiet))
 
-        (lang_radio.input(relabel_labs, lang_radio, relabel_lab_outputs, **quiet)
-         .then(lab_in_language, lab_inputs, [lab_summary, lab_table], **quiet))
-
         # Lab tabs: one heavy job (randomisation, training) at a time, the explorer keeps its slots.
         heavy = {**private, "concurrency_id": "lab", "concurrency_limit": 1}
+        (lang_radio.input(relabel_labs, lang_radio, relabel_lab_outputs, **quiet)
+         .then(lab_in_language, lab_inputs, [lab_summary, lab_table], **quiet)
+         .then(shown_in_language(compare), [compare_md] + compare_inputs, [compare_gallery, compare_md],
+               **quiet)
+         .then(shown_in_language(sanity), [sanity_md] + sanity_inputs, [sanity_gallery, sanity_md],
+               **{**quiet, **heavy}))
         compare_btn.click(compare, compare_inputs, [compare_gallery, compare_md], **private)
         compare_tab.select(compare, compare_inputs, [compare_gallery, compare_md], **private)
         sanity_btn.click(sanity, sanity_inputs, [sanity_gallery, sanity_md], **heavy)

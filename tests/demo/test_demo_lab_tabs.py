@@ -123,7 +123,8 @@ def test_shortcut_lab_trains_once_with_progress_and_is_bilingual(store, outputs)
 
 
 def test_browser_opens_the_compare_tab(browser, server):
-    """In Chromium: the explorer is the first tab; the compare tab shows all methods with scores."""
+    """In Chromium: the explorer is the first tab; the compare tab shows all methods with scores,
+    and follows a language switch."""
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 1800})
     context.set_default_timeout(30_000)
     try:
@@ -140,5 +141,10 @@ def test_browser_opens_the_compare_tab(browser, server):
         assert items.count() == len(el.METHODS)
         page.locator("#compare-table").filter(has_text="Deletion AUC").wait_for()
         assert "scorecam" in page.inner_text("#compare-table")
+        # Switching the language re-renders the shown result, captions included.
+        page.locator("#lang-switch label").filter(has_text="日本語").click()
+        page.locator("#compare-table").filter(has_text="削除 AUC").wait_for()
+        assert "Deletion AUC" not in page.inner_text("#compare-table")
+        assert "削除" in page.inner_text("#compare-gallery")
     finally:
         context.close()
