@@ -32,7 +32,8 @@ import numpy as np  # noqa: E402
 
 import exercise_logic as el  # noqa: E402
 from exercise_logic.explain.localisation import pointing_game  # noqa: E402
-from exercise_logic.explain.scorecard import ABNORMAL, method_scorecard, true_positives  # noqa: E402
+from exercise_logic.data.datasets import ABNORMAL  # noqa: E402
+from exercise_logic.explain.scorecard import method_scorecard, true_positives  # noqa: E402
 
 
 def deeper_gradcam_over_seeds(seeds, epochs):

@@ -166,16 +166,14 @@ def _shortcut_lab(args) -> None:
 
 def _metrics(args) -> None:
     from .data.datasets import SYNTHETIC
-    from .explain.methods import METHODS
+    from .explain.methods import check_methods
     from .explain.scorecard import method_scorecard
 
     if args.dataset != SYNTHETIC:
         raise ValueError("metrics needs lesion masks, which only the synthetic dataset has: "
                          "use --dataset synthetic / 病変マスクがあるのは合成データだけです")
-    methods = None if args.methods is None else [name.strip() for name in args.methods.split(",") if name.strip()]
-    unknown = [name for name in methods or () if name not in METHODS]
-    if unknown or methods == []:
-        raise ValueError(f"--methods must be a comma-separated list of {', '.join(METHODS)}; got {args.methods!r}")
+    methods = None if args.methods is None else check_methods(
+        name.strip() for name in args.methods.split(",") if name.strip())
     if args.images < 1:
         raise ValueError(f"--images must be at least 1, got {args.images}")
     trained = _train(args, progress=False)

@@ -4,13 +4,17 @@ from __future__ import annotations
 import numpy as np
 
 
+def per_class(probabilities: np.ndarray) -> np.ndarray:
+    """(N, classes) probabilities: a single sigmoid column p becomes [1 - p, p] (normal, abnormal)."""
+    if probabilities.shape[-1] == 1:
+        return np.concatenate([1.0 - probabilities, probabilities], axis=-1)
+    return probabilities
+
+
 def predict_proba(model, images, batch_size: int = 512) -> np.ndarray:
     """Class probabilities, shape (N, classes); a single sigmoid gives [normal, abnormal]."""
-    outputs = np.asarray(model.predict(np.asarray(images, np.float32), batch_size=batch_size,
-                                       verbose=0), dtype=np.float32)
-    if outputs.shape[-1] == 1:
-        return np.concatenate([1.0 - outputs, outputs], axis=1)
-    return outputs
+    outputs = model.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)
+    return per_class(np.asarray(outputs, dtype=np.float32))
 
 
 def roc_auc(labels, scores) -> float:

@@ -19,13 +19,12 @@ import numbers
 
 import numpy as np
 
+from .data.datasets import ABNORMAL
 from .data.synthetic import marker_region
 from .evaluation import predict_proba
 from .explain.cam import cam_engine
 from .explain.localisation import peak_in_region, pointing_game
 from .training import TrainedModel, train_or_load
-
-ABNORMAL = 1
 
 
 @dataclasses.dataclass
@@ -98,6 +97,7 @@ class ShortcutLabResult:
         if lang not in ("ja", "en", "both"):
             raise ValueError(f"lang must be 'ja', 'en' or 'both', got {lang!r}")
         s, c = self.shortcut, self.control
+        shortcut_shown = s.marker_peak > c.marker_peak and self.accuracy_drop > self.control_drop
         ja = (
             f"ショートカット学習ラボ（{self.model_type} CNN、{self.epochs} エポック、"
             f"マーカーとラベルの相関 {self.strength:.2f}）\n"
@@ -111,8 +111,7 @@ class ShortcutLabResult:
             f"- 病変へのポインティングゲーム（異常画像 {self.n_abnormal_images} 枚）: "
             f"ショートカット {s.pointing:.0%}、対照 {c.pointing:.0%}。\n"
             + ("→ ショートカットモデルは病変ではなくマーカーを見て判断しています。"
-               if s.marker_peak > c.marker_peak and self.accuracy_drop > self.control_drop
-               else "→ この設定ではショートカットの証拠ははっきりしません。"))
+               if shortcut_shown else "→ この設定ではショートカットの証拠ははっきりしません。"))
         en = (
             f"Shortcut-learning lab ({self.model_type} CNN, {self.epochs} epoch{'s' if self.epochs != 1 else ''}, "
             f"marker-label correlation {self.strength:.2f})\n"
@@ -126,8 +125,7 @@ class ShortcutLabResult:
             f"- Lesion pointing game ({self.n_abnormal_images} abnormal images): shortcut "
             f"{s.pointing:.0%}, control {c.pointing:.0%}.\n"
             + ("-> The shortcut model decides by the marker, not by the lesions."
-               if s.marker_peak > c.marker_peak and self.accuracy_drop > self.control_drop
-               else "-> With these settings the evidence of a shortcut is not clear."))
+               if shortcut_shown else "-> With these settings the evidence of a shortcut is not clear."))
         return {"ja": ja, "en": en, "both": ja + "\n\n" + en}[lang]
 
 
@@ -231,7 +229,7 @@ def plot_shortcut_lab(result: ShortcutLabResult, examples: int = 4, opacity: flo
     test = result.trained["shortcut"].dataset.test
     labels = np.asarray(test.labels).astype(int)
     normal_marked = np.flatnonzero((labels == 0) & test.markers)
-    abnormal_marked = np.flatnonzero((labels == 1) & test.markers)
+    abnormal_marked = np.flatnonzero((labels == ABNORMAL) & test.markers)
     chosen = np.concatenate([normal_marked[:(examples + 1) // 2], abnormal_marked[:examples // 2]])
     size = test.images.shape[1]
     r0, c0 = np.argwhere(marker_region(size)).min(axis=0)

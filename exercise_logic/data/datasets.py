@@ -20,6 +20,7 @@ SYNTHETIC = "synthetic"
 SYNTHETIC_SEED = 0
 
 BINARY_LABELS = {"0": "normal", "1": "abnormal"}
+ABNORMAL = 1  # the binary label (and the single sigmoid unit) of abnormal images
 BINARY_LABELS_JA = {"0": "正常", "1": "異常"}
 CHEST_LABELS_JA = {
     "0": "無気肺", "1": "心拡大", "2": "胸水", "3": "浸潤影", "4": "腫瘤", "5": "結節",

@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
+from ..evaluation import per_class
 from .cam import class_indices
 from .layers import output_kind
 
@@ -94,9 +95,7 @@ def class_probabilities(model, outputs: np.ndarray) -> np.ndarray:
         else:
             shifted = np.exp(outputs - outputs.max(axis=-1, keepdims=True))
             outputs = shifted / shifted.sum(axis=-1, keepdims=True)
-    if outputs.shape[-1] == 1:
-        return np.concatenate([1.0 - outputs, outputs], axis=-1)
-    return outputs
+    return per_class(outputs)
 
 
 def _resolve_targets(target, probabilities: np.ndarray) -> np.ndarray:

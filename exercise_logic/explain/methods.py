@@ -140,5 +140,16 @@ class IntegratedGradients(PixelAttribution):
 METHODS = {method.name: method for method in (
     GradCAM, GradCAMPlusPlus, XGradCAM, HiResCAM, LayerCAM, ScoreCAM,
     Saliency, SmoothGrad, IntegratedGradients)}
+
+
+def check_methods(methods) -> list[str]:
+    """A non-empty list of known method names, or a ValueError naming the choices."""
+    methods = list(methods)
+    unknown = [name for name in methods if name not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"methods must be a non-empty list of {sorted(METHODS)}, got {methods!r}")
+    return methods
+
+
 CAM_METHODS = tuple(name for name, method in METHODS.items() if issubclass(method, BaseCAM))
 PIXEL_METHODS = tuple(name for name, method in METHODS.items() if issubclass(method, PixelAttribution))

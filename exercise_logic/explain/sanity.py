@@ -24,7 +24,7 @@ import numpy as np
 from scipy import ndimage, stats
 
 from .cam import as_batch, cam_engine
-from .methods import METHODS
+from .methods import check_methods
 
 SSIM_SIGMA = 1.5
 SSIM_RADIUS = 3  # 7 x 7 window
@@ -180,10 +180,7 @@ def cascading_randomisation_maps(model, images, methods=("gradcam",), target=Non
     -------
     CascadingMaps
     """
-    methods = list(methods)
-    unknown = [name for name in methods if name not in METHODS]
-    if unknown or not methods:
-        raise ValueError(f"methods must be a non-empty list of {sorted(METHODS)}, got {methods!r}")
+    methods = check_methods(methods)
     images = as_batch(images)
     copy = copy_model(model)
     cascade = weighted_layers(copy)[::-1]

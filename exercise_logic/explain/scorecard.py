@@ -19,13 +19,13 @@ import dataclasses
 
 import numpy as np
 
+from ..data.datasets import ABNORMAL
 from .cam import cam_engine
 from .faithfulness import deletion_insertion, random_maps
 from .localisation import energy_in_mask, pointing_game
-from .methods import METHODS
+from .methods import METHODS, check_methods
 from .sanity import sanity_check
 
-ABNORMAL = 1
 RANDOM = "random"  # the reference row of uniform random maps
 COLUMNS = ("pointing", "energy", "deletion_auc", "insertion_auc", "sanity_spearman", "sanity_ssim")
 HEADERS = ("pointing game (TP)", "energy in mask", "deletion AUC (lower better)",
@@ -105,10 +105,7 @@ def method_scorecard(model, split, methods=None, max_images=None, layer=None, st
     -------
     Scorecard
     """
-    methods = list(METHODS) if methods is None else list(methods)
-    unknown = [name for name in methods if name not in METHODS]
-    if unknown or not methods:
-        raise ValueError(f"methods must be a non-empty list of {sorted(METHODS)}, got {methods!r}")
+    methods = list(METHODS) if methods is None else check_methods(methods)
     if split.masks is None:
         raise ValueError("the scorecard needs lesion masks: use the synthetic dataset's test split")
     chosen = true_positives(model, split)
@@ -121,23 +118,17 @@ def method_scorecard(model, split, methods=None, max_images=None, layer=None, st
     if sanity_images > 0:
         final = sanity_check(model, images[:sanity_images], methods, target=ABNORMAL, layer=layer,
                              seed=seed).final()
-    rows = []
-    for name in methods:
-        maps = cam_engine(model, layer, name)(images, ABNORMAL)
+    def score(name, maps):
         faithfulness = deletion_insertion(model, images, maps, ABNORMAL, steps=steps)
         spearman_final, ssim_final = final.get(name, (float("nan"), float("nan")))
-        rows.append({"method": name,
-                     "pointing": float(np.nanmean(pointing_game(maps, masks, tolerance))),
-                     "energy": float(np.nanmean(energy_in_mask(maps, masks))),
-                     "deletion_auc": faithfulness.mean_deletion_auc,
-                     "insertion_auc": faithfulness.mean_insertion_auc,
-                     "sanity_spearman": spearman_final, "sanity_ssim": ssim_final})
-    if include_random:
-        maps = random_maps(masks.shape, seed)
-        faithfulness = deletion_insertion(model, images, maps, ABNORMAL, steps=steps)
-        rows.append({"method": RANDOM, "pointing": float(np.nanmean(pointing_game(maps, masks, tolerance))),
-                     "energy": float(np.nanmean(energy_in_mask(maps, masks))),
-                     "deletion_auc": faithfulness.mean_deletion_auc,
-                     "insertion_auc": faithfulness.mean_insertion_auc,
-                     "sanity_spearman": float("nan"), "sanity_ssim": float("nan")})
+        return {"method": name,
+                "pointing": float(np.nanmean(pointing_game(maps, masks, tolerance))),
+                "energy": float(np.nanmean(energy_in_mask(maps, masks))),
+                "deletion_auc": faithfulness.mean_deletion_auc,
+                "insertion_auc": faithfulness.mean_insertion_auc,
+                "sanity_spearman": spearman_final, "sanity_ssim": ssim_final}
+
+    rows = [score(name, cam_engine(model, layer, name)(images, ABNORMAL)) for name in methods]
+    if include_random:  # no sanity check: random maps do not depend on the model
+        rows.append(score(RANDOM, random_maps(masks.shape, seed)))
     return Scorecard(rows, len(chosen), min(sanity_images, len(chosen)) if sanity_images > 0 else 0)
