@@ -125,7 +125,6 @@ def autograde(course: Path, *, workers: int | None = None, notebook_timeout: flo
             if result is None:
                 continue
             result.setdefault("status", "graded")
-            result.pop("crosscheck_timeout", None)
             results.append(result)
             cc = result.get("crosscheck") or {}
             progress(f"[{len(results)}/{len(jobs)}] {result['student']} ({result['assignment']}): "
@@ -144,9 +143,9 @@ def autograde(course: Path, *, workers: int | None = None, notebook_timeout: flo
     if crosscheck:
         # a submission the notebook timeout cut off still gets its authoritative cross-check
         from . import crosscheck as cc
+        spec = load_spec()
         for result in results:
             if "crosscheck" not in result:
-                spec = load_spec()
                 path = course / "submitted" / result["student"] / result["assignment"] / f"{spec.NOTEBOOK}.ipynb"
                 result["crosscheck"] = cc.check_notebook(json.loads(path.read_text(encoding="utf-8")),
                                                          state_dir(course) / "crosscheck")

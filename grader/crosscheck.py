@@ -37,6 +37,7 @@ from .paths import load_spec
 HERE = Path(__file__).resolve().parent
 STUB = HERE / "stub"
 CHILD = HERE / "crosscheck_child.py"
+CROSSCHECK_TIMEOUT = 120.0  # seconds per answer, in a worker and in the serial fallback alike
 SUSPICIOUS = ("input_transformers", "get_ipython", "set_custom_exc", "np.allclose", "np.testing",
               "assert_allclose", "sys.modules", "builtins", "os._exit", "exercise_logic", "importlib",
               "gradebook", "NBGRADER", "setattr(")
@@ -131,8 +132,8 @@ def filter_source(source: str) -> tuple[str, list[str]]:
 
 
 # -- 3. run --------------------------------------------------------------------
-def run_student(source: str, prepared: Path, timeout: float = 90.0, use_sandbox: bool | None = None,
-                env: dict | None = None) -> dict:
+def run_student(source: str, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT,
+                use_sandbox: bool | None = None) -> dict:
     """Run one answer's definitions on the prepared cases in a sandboxed child.
 
     Returns ``{"outputs": {key: map}, "errors": {key|"*": message}, "status": ..., "seconds": ...}``.
@@ -153,12 +154,10 @@ def run_student(source: str, prepared: Path, timeout: float = 90.0, use_sandbox:
             shutil.copy(prepared / name, work / name)
         shutil.copytree(prepared / "models", work / "models")
         (work / "out").mkdir()
-        child_env = {"PYTHONPATH": str(STUB), "PYTHONNOUSERSITE": "1"}
-        child_env.update(env or {})
         command = [sys.executable, "-B", str(work / "child.py"), str(work)]
         shutil.copy(CHILD, work / "child.py")
         shutil.copytree(STUB, work / "stub")
-        child_env["PYTHONPATH"] = str(work / "stub")
+        child_env = {"PYTHONPATH": str(work / "stub"), "PYTHONNOUSERSITE": "1"}
         if use_sandbox:
             os.chmod(work, 0o755)
             argv = sandbox.bwrap_argv(cwd=str(work / "out"), readonly=[str(work)],
@@ -229,8 +228,8 @@ def suspicious_tokens(source: str) -> list[str]:
     return [token for token in SUSPICIOUS if token in (source or "")]
 
 
-def check_notebook(notebook: dict, prepared: Path, timeout: float = 90.0, use_sandbox=None,
-                   env: dict | None = None) -> dict:
+def check_notebook(notebook: dict, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT,
+                   use_sandbox=None) -> dict:
     """Extract, run and compare one notebook's answer: the cross-check result."""
     source = answer_cell(notebook)
     if source is None:
@@ -238,7 +237,7 @@ def check_notebook(notebook: dict, prepared: Path, timeout: float = 90.0, use_sa
         return {"cells": {g: 0 for g in spec.TEST_CELLS}, "score": 0, "max_score": spec.AUTO_POINTS,
                 "messages": {"*": "no compute_gradcam answer cell / 解答セルがありません"},
                 "status": "no-answer-cell", "suspicious": [], "seconds": 0.0}
-    run = run_student(source, prepared, timeout=timeout, use_sandbox=use_sandbox, env=env)
+    run = run_student(source, prepared, timeout=timeout, use_sandbox=use_sandbox)
     result = compare(run, prepared)
     result.update(status=run["status"], seconds=run["seconds"], suspicious=suspicious_tokens(source),
                   dropped=run.get("dropped", []))

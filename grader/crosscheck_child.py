@@ -3,7 +3,7 @@
     python crosscheck_child.py WORKDIR
 
 WORKDIR holds ``student_cell.py`` (the answer cell, filtered to imports and
-definitions), ``cases.json``, ``inputs.npz`` and ``models/*.keras``. Writes
+definitions), ``cases.json``, ``inputs.npz`` and ``models/*.npz`` (weights). Writes
 ``outputs.npz`` (one map per case that returned) and ``errors.json``.
 This runs inside the sandbox; the comparison happens elsewhere.
 """
@@ -15,7 +15,6 @@ import traceback
 
 def main(workdir):
     import numpy as np
-    import keras
     cases = json.load(open(os.path.join(workdir, "cases.json")))
     inputs = np.load(os.path.join(workdir, "inputs.npz"))
     sys.path.insert(0, workdir)

@@ -16,6 +16,7 @@ folder (TCP would not cross the network namespace).
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -36,11 +37,16 @@ def bwrap_path() -> str | None:
 
 def available() -> bool:
     """True when bubblewrap exists and can create namespaces here."""
-    if os.environ.get(ENV_OFF) == "1" or not bwrap_path():
-        return False
+    path = bwrap_path()
+    return os.environ.get(ENV_OFF) != "1" and path is not None and _namespaces_work(path)
+
+
+@functools.lru_cache(maxsize=None)
+def _namespaces_work(path: str) -> bool:
+    """One trial run of bubblewrap per process (every submission asks)."""
     import subprocess
-    probe = subprocess.run([bwrap_path(), "--ro-bind", "/", "/", "--unshare-all", "--dev", "/dev",
-                            "true"], capture_output=True)
+    probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-all", "--dev", "/dev", "true"],
+                           capture_output=True)
     return probe.returncode == 0
 
 
