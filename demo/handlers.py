@@ -24,6 +24,7 @@ from PIL import Image
 
 import exercise_logic as el
 from exercise_logic.data.image_files import ImageInputError, preprocess_image
+from exercise_logic.evaluation import probabilities_from_logits
 from exercise_logic.explain.layers import output_kind
 from exercise_logic.rendering import enlarge, heatmap_to_rgb, resize_heatmap
 from exercise_logic.training import cache_key, default_cache_dir, training_settings
@@ -103,10 +104,6 @@ class LoadedModel:
     @functools.cached_property
     def output_kind(self) -> str:
         return output_kind(self.model)
-
-    @property
-    def binary(self) -> bool:
-        return self.dataset.num_outputs == 1
 
     def class_names(self, lang: str) -> list[str]:
         return self.dataset.class_names(normalise_lang(lang))
@@ -362,16 +359,6 @@ def input_image(loaded: LoadedModel, image_path, sample_index, lang: str = "ja")
 
 # -- the explanation ----------------------------------------------------------------
 
-def probabilities_from_logits(logits, kind: str) -> np.ndarray:
-    """Class probabilities from the engine's logits; one sigmoid gives [normal, abnormal]."""
-    logits = np.asarray(logits, dtype=np.float64)
-    if kind == "sigmoid":
-        p = 1.0 / (1.0 + np.exp(-logits))
-        return np.concatenate([1.0 - p, p], axis=-1) if logits.shape[-1] == 1 else p
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
-
-
 @dataclass
 class Explanation:
     images: np.ndarray          # (N, S, S, 3) float32
@@ -395,10 +382,10 @@ def label_value(loaded: LoadedModel, probabilities, lang: str) -> dict[str, floa
 
 def lesion_hit(heatmap, mask) -> bool | None:
     """Does the heatmap's peak fall on the lesion? None without a lesion or with a flat map."""
-    if mask is None or not np.any(mask) or not np.any(heatmap > 0):
+    if mask is None or not np.any(mask) or not np.any(np.asarray(heatmap) > 0):
         return None
-    peak = np.unravel_index(int(np.argmax(heatmap)), np.shape(heatmap))
-    return bool(np.asarray(mask)[peak])
+    hit = el.pointing_game(heatmap, np.asarray(mask, bool), tolerance=0)[0]  # "inside the outline"
+    return None if np.isnan(hit) else bool(hit)
 
 
 def draw_outline(rgb, mask, colour=OUTLINE_RGB, thickness: int = 2) -> np.ndarray:
@@ -544,7 +531,7 @@ def explanation_text(loaded: LoadedModel | None, layer, lang: str, method=DEFAUL
     size = "?"
     if loaded is not None:
         with contextlib.suppress(Exception):
-            if method in getattr(el.explain, "PIXEL_METHODS", ()):
+            if method in el.PIXEL_METHODS:
                 size = f"{loaded.dataset.size}×{loaded.dataset.size}"
             else:
                 size = layer_map_size(loaded.model, parse_layer(loaded, layer, lang))

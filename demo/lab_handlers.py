@@ -9,6 +9,8 @@ in the user's language; anything else is logged and reported briefly.
 """
 from __future__ import annotations
 
+import collections
+import hashlib
 import io
 import numbers
 import threading
@@ -44,6 +46,7 @@ COMPARE_STEPS = 16                 # deletion/insertion curve steps (the library
 SANITY_METHODS = ("gradcam", "scorecam", "saliency")   # one CAM, one perturbation CAM, one pixel method
 LAB_MODELS = ("simple", "deeper")
 LAB_MAX_EPOCHS = 20
+CASCADES_KEPT = 8                  # sanity-check results kept, so a language switch only re-renders
 
 
 # -- compare methods ---------------------------------------------------------------------
@@ -134,6 +137,28 @@ def parse_methods(values, lang: str = "ja") -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+_cascades: collections.OrderedDict = collections.OrderedDict()
+_cascades_lock = threading.Lock()
+
+
+def _cascade(loaded, image, methods, target, layer):
+    """(maps, similarity) of one image's cascading randomisation, kept for the last few requests."""
+    key = (id(loaded.model), hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest(),
+           tuple(methods), target, layer)
+    with _cascades_lock:
+        if key in _cascades:
+            _cascades.move_to_end(key)
+            return _cascades[key]
+    images = np.asarray(image, np.float32)[np.newaxis]
+    cascade = cascading_randomisation_maps(loaded.model, images, methods, target, layer, seed=0)
+    result = cascade, similarity_to_original(cascade)
+    with _cascades_lock:
+        _cascades[key] = result
+        while len(_cascades) > CASCADES_KEPT:
+            _cascades.popitem(last=False)
+    return result
+
+
 @friendly
 def sanity_check(store: ModelStore, outputs: OutputFiles, dataset, model_type, image_path,
                  sample_index, methods, target, layer, colormap, lang="ja"):
@@ -149,9 +174,7 @@ def sanity_check(store: ModelStore, outputs: OutputFiles, dataset, model_type, i
     methods = parse_methods(methods, lang)
     target, layer = parse_target(loaded, target, lang), parse_layer(loaded, layer, lang)
     colormap = parse_colormap(colormap, lang)
-    images = np.asarray(image, np.float32)[np.newaxis]
-    cascade = cascading_randomisation_maps(loaded.model, images, methods, target, layer, seed=0)
-    similarity = similarity_to_original(cascade)
+    cascade, similarity = _cascade(loaded, image, methods, target, layer)
     items = []
     for method in methods:
         for step, path in enumerate(cascade.layers):

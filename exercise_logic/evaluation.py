@@ -11,6 +11,19 @@ def per_class(probabilities: np.ndarray) -> np.ndarray:
     return probabilities
 
 
+def probabilities_from_logits(logits, kind: str) -> np.ndarray:
+    """(N, classes) probabilities from logits, for a head of ``kind`` ('sigmoid', 'softmax', 'linear').
+
+    Sigmoids for a sigmoid head (and a linear head with one unit), else a softmax;
+    a single unit becomes [normal, abnormal].
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    if kind == "sigmoid" or (kind == "linear" and logits.shape[-1] == 1):
+        return per_class(1.0 / (1.0 + np.exp(-logits)))
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
 def predict_proba(model, images, batch_size: int = 512) -> np.ndarray:
     """Class probabilities, shape (N, classes); a single sigmoid gives [normal, abnormal]."""
     outputs = model.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)

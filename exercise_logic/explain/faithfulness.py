@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
-from ..evaluation import per_class
+from ..evaluation import per_class, probabilities_from_logits
 from .cam import class_indices
 from .layers import output_kind
 
@@ -88,13 +88,8 @@ def class_probabilities(model, outputs: np.ndarray) -> np.ndarray:
     head gets a sigmoid (one unit or multi-label) or a softmax.
     """
     outputs = np.asarray(outputs, np.float64)
-    kind = output_kind(model)
-    if kind == "linear":
-        if outputs.shape[-1] == 1:
-            outputs = 1.0 / (1.0 + np.exp(-outputs))
-        else:
-            shifted = np.exp(outputs - outputs.max(axis=-1, keepdims=True))
-            outputs = shifted / shifted.sum(axis=-1, keepdims=True)
+    if output_kind(model) == "linear":
+        return probabilities_from_logits(outputs, "linear")
     return per_class(outputs)
 
 

@@ -67,6 +67,13 @@ def test_sanity_check_randomises_step_by_step(store, outputs, loaded, abnormal_i
     assert items[steps][1].startswith("saliency · step 0: trained · ρ 1.00 / SSIM 1.00")
     assert items[-1][1].startswith(f"saliency · step {steps - 1}: ")
     assert "Spearman" in table and table.count("| `") == len(methods)
+    # A language switch re-renders the kept result: same numbers, new words, no new randomisation.
+    kept = len(lab._cascades)
+    items_ja, _, _ = lab.sanity_check(store, outputs, DATASET, MODEL, None, abnormal_index,
+                                      methods, "abnormal", None, "jet", "ja")
+    assert len(lab._cascades) == kept
+    assert [caption.split("·")[-1] for _, caption in items_ja] == [caption.split("·")[-1] for _, caption in items]
+    assert items_ja[0][1] != items[0][1]
     # The caller's model is untouched: the explorer still gives the same map.
     before = loaded.model.get_weights()
     lab.sanity_check(store, outputs, DATASET, MODEL, None, abnormal_index, ["gradcam"],
