@@ -51,7 +51,7 @@ def failing_cells(name: str) -> set[str]:
 
 
 @pytest.mark.parametrize("name", DIRECT)
-def test_hidden_tests_judge_each_variant(name, quiet_env):
+def test_hidden_tests_judge_each_variant(name):
     assert failing_cells(name) == EXPECTED_FAILS[name]
 
 
@@ -64,7 +64,7 @@ def test_every_listed_mistake_loses_points():
 
 
 @pytest.mark.parametrize("name", list(CORRECT))
-def test_visible_tests_pass_for_correct_answers(name, quiet_env):
+def test_visible_tests_pass_for_correct_answers(name):
     import exercise_logic as el
     import keras
     namespace = _namespace(VARIANTS[name], name)
@@ -73,7 +73,7 @@ def test_visible_tests_pass_for_correct_answers(name, quiet_env):
         exec(compile(build_source.VISIBLE[grade_id], grade_id, "exec"), namespace)
 
 
-def test_tolerance_margins(quiet_env):
+def test_tolerance_margins():
     """Correct answers are within 1e-4 of the reference after min-max; mistakes >= 0.05 away."""
     import exercise_logic as el
     checks = spec_module.check_namespace()
@@ -106,7 +106,7 @@ def test_tolerance_margins(quiet_env):
     assert spec_module.ATOL < 0.05
 
 
-def test_hidden_models_are_not_saturated(quiet_env):
+def test_hidden_models_are_not_saturated():
     import exercise_logic as el
     checks = spec_module.check_namespace()
     for name, image, layer, class_index in spec_module.all_cases():
@@ -121,7 +121,7 @@ def test_hidden_models_are_not_saturated(quiet_env):
         assert np.abs(logits).max() < 5, (name, image, logits)
 
 
-def test_all_zero_map_stays_zero_and_known_answer(quiet_env):
+def test_all_zero_map_stays_zero_and_known_answer():
     import exercise_logic as el
     checks = spec_module.check_namespace()
     model = checks["_gc_build"]("bin_a", el)

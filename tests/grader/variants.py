@@ -2,12 +2,14 @@
 
 Each variant is the full text of the answer cell. Most are the reference
 solution with one edit, so every mistake differs from a correct answer in
-exactly one place. ``EXPECTED_LOST`` (computed by the fast layer and asserted
+exactly one place. ``EXPECTED_FAILS`` (computed by the fast layer and asserted
 by the end-to-end test) says which test cells each one must fail.
 """
 from __future__ import annotations
 
 from pathlib import Path
+
+from assignments.gradcam.spec import TEST_CELLS
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTION = (ROOT / "assignments" / "gradcam" / "solution_cell.py").read_text()
@@ -232,8 +234,7 @@ _network = [name for _, name in socket.if_nameindex() if name != "lo"]
 print("SNOOPED:", _found, "NETWORK:", _network, "GRADING_ENV:", sorted(k for k in os.environ if "NBGRADER" in k))
 '''
 
-ALL_CELLS = ("test_gradcam_basic", "test_gradcam_known", "test_gradcam_classes", "test_gradcam_layers",
-             "test_gradcam_shapes")
+ALL_CELLS = tuple(TEST_CELLS)
 _ALL = set(ALL_CELLS)
 # The test cells each answer must fail (the in-kernel hidden tests and the cross-check agree).
 EXPECTED_FAILS = {
