@@ -27,7 +27,7 @@ from exercise_logic.data.image_files import ImageInputError, preprocess_image
 from exercise_logic.evaluation import probabilities_from_logits
 from exercise_logic.explain.layers import output_kind
 from exercise_logic.rendering import enlarge, heatmap_to_rgb, resize_heatmap
-from exercise_logic.training import cache_key, default_cache_dir, training_settings
+from exercise_logic.training import is_cached, training_settings
 
 from .texts import dataset_name, model_name, normalise_lang, t
 
@@ -146,9 +146,7 @@ class ModelStore:
 
     def is_cached(self, key: str, model_type: str) -> bool:
         """Whether the model is on disk (loading it needs no training)."""
-        folder = Path(self.cache_dir) if self.cache_dir is not None else default_cache_dir()
-        stem = cache_key(self._settings(key, model_type))
-        return (folder / f"{stem}.keras").exists() and (folder / f"{stem}.json").exists()
+        return is_cached(self._settings(key, model_type), self.cache_dir)
 
     def is_loaded(self, key: str, model_type: str) -> bool:
         return (key, model_type) in self._models

@@ -15,7 +15,6 @@ import io
 import numbers
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -25,7 +24,7 @@ from exercise_logic.explain.sanity import (
     cascading_randomisation_maps,
     similarity_to_original,
 )
-from exercise_logic.training import cache_key, default_cache_dir, training_settings
+from exercise_logic.training import is_cached, training_settings
 
 from .handlers import (
     ModelStore,
@@ -231,13 +230,9 @@ class ShortcutLabs:
     def models_to_train(self, key) -> int:
         """How many of the lab's two models are not in the training cache yet."""
         model_type, strength, epochs = key
-        folder = Path(self.store.cache_dir) if self.store.cache_dir is not None else default_cache_dir()
-        missing = 0
-        for marker_strength in (float(strength), 0.0):  # as run_shortcut_lab trains them
-            stem = cache_key(training_settings("synthetic", model_type, 28, epochs, seed=self.store.seed,
-                                               marker_strength=marker_strength))
-            missing += not ((folder / f"{stem}.keras").exists() and (folder / f"{stem}.json").exists())
-        return missing
+        return sum(not is_cached(training_settings("synthetic", model_type, 28, epochs, seed=self.store.seed,
+                                                   marker_strength=marker_strength), self.store.cache_dir)
+                   for marker_strength in (float(strength), 0.0))  # as run_shortcut_lab trains them
 
     def get(self, key, progress=None) -> el.ShortcutLabResult:
         with self._guard:

@@ -73,6 +73,18 @@ def cache_key(settings: dict) -> str:
     return f"{settings['dataset']}-{settings['size']}-{settings['model_type']}-{digest}"
 
 
+def cache_paths(settings: dict, cache_dir=None) -> tuple[Path, Path]:
+    """The (model, record) files of these settings in the cache folder."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = cache_key(settings)
+    return folder / f"{key}.keras", folder / f"{key}.json"
+
+
+def is_cached(settings: dict, cache_dir=None) -> bool:
+    """Whether a model for these settings is on disk (loading it needs no training)."""
+    return all(path.exists() for path in cache_paths(settings, cache_dir))
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     handle, partial = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
     try:
@@ -154,10 +166,8 @@ def train_or_load(dataset="synthetic", model_type="simple", *, size=28, epochs=5
                                  marker_strength, binary)
     data = load_dataset(dataset, size, root=root, binary_classification=settings["binary"],
                         marker_strength=marker_strength)
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    key = cache_key(settings)
-    model_path, record_path = folder / f"{key}.keras", folder / f"{key}.json"
+    model_path, record_path = cache_paths(settings, cache_dir)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
 
     cached = None if retrain else _load_cached(model_path, record_path, settings)
     if cached is not None:
