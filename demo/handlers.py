@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 import exercise_logic as el
+from exercise_logic.atomic_files import atomic_write
 from exercise_logic.data.image_files import ImageInputError, preprocess_image
 from exercise_logic.evaluation import probabilities_from_logits
 from exercise_logic.explain.layers import output_kind
@@ -225,10 +226,8 @@ def _sample_indices(labels, binary: bool) -> np.ndarray:
 
 
 def _save_png_atomically(array, path: Path) -> None:
-    handle, partial = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
-    with os.fdopen(handle, "wb") as out:
+    with atomic_write(path) as out:
         Image.fromarray(array).save(out, format="PNG")
-    os.replace(partial, path)
 
 
 # -- output files ---------------------------------------------------------------

@@ -166,7 +166,7 @@ def _shortcut_lab(args) -> None:
 
 def _metrics(args) -> None:
     from .data.datasets import SYNTHETIC
-    from .explain.methods import check_methods
+    from .explain.api import check_methods
     from .explain.scorecard import method_scorecard
 
     if args.dataset != SYNTHETIC:

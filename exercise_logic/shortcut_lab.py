@@ -22,7 +22,7 @@ import numpy as np
 from .data.datasets import ABNORMAL
 from .data.synthetic import marker_region
 from .evaluation import predict_proba
-from .explain.cam import cam_engine
+from .explain.api import cam_engine
 from .explain.localisation import peak_in_region, pointing_game
 from .training import TrainedModel, train_or_load
 

@@ -13,12 +13,12 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import keras
 
+from .atomic_files import atomic_path, atomic_write_text
 from .data.datasets import Dataset, load_dataset
 from .data.synthetic import GENERATOR_VERSION
 from .evaluation import evaluate
@@ -85,29 +85,11 @@ def is_cached(settings: dict, cache_dir=None) -> bool:
     return all(path.exists() for path in cache_paths(settings, cache_dir))
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    handle, partial = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(partial, path)
-    except BaseException:
-        os.remove(partial)
-        raise
-
-
 def _save_atomically(model, record: dict, model_path: Path, record_path: Path) -> None:
-    handle, partial = tempfile.mkstemp(prefix=model_path.stem + ".", suffix=".part.keras",
-                                       dir=model_path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(model_path, suffix=".part.keras") as partial:
         model.save(partial)
-        os.replace(partial, model_path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
     # The record is written last: a model without its record is not trusted.
-    _atomic_write_text(record_path, json.dumps(record, indent=2, ensure_ascii=False))
+    atomic_write_text(record_path, json.dumps(record, indent=2, ensure_ascii=False))
 
 
 def _load_cached(model_path: Path, record_path: Path, settings: dict):

@@ -12,11 +12,12 @@ import hashlib
 import importlib.util
 import io
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
+
+from ..atomic_files import atomic_write
 
 MEDMNIST_2D_FLAGS = (
     "pathmnist", "chestmnist", "dermamnist", "octmnist", "pneumoniamnist",
@@ -141,30 +142,22 @@ def download(url: str, destination: str | os.PathLike, md5: str | None = None,
     from tqdm.auto import tqdm
 
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(prefix=destination.name + ".", suffix=".part",
-                                       dir=destination.parent)
     digest = hashlib.md5()
-    try:
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=destination.name,
-                      disable=not progress) as bar:
-                received = 0
-                for chunk in iter(lambda: response.read(1 << 20), b""):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-                    received += len(chunk)
+    with atomic_write(destination) as out, urllib.request.urlopen(url, timeout=timeout) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=destination.name,
+                  disable=not progress) as bar:
+            received = 0
+            for chunk in iter(lambda: response.read(1 << 20), b""):
+                out.write(chunk)
+                digest.update(chunk)
+                bar.update(len(chunk))
+                received += len(chunk)
         if total is not None and received != total:
             raise OSError(f"incomplete download from {url}: got {received} of {total} bytes")
         if md5 is not None and digest.hexdigest() != md5:
             raise ValueError(
                 f"checksum mismatch for {url}: got MD5 {digest.hexdigest()}, expected {md5}")
-        os.replace(partial, destination)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(partial)
     return destination
 
 

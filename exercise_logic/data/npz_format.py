@@ -6,11 +6,12 @@ labels are integer arrays ``(N, 1)`` (one class) or ``(N, K)`` (multi-label).
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from ..atomic_files import atomic_write
 
 SPLITS = ("train", "val", "test")
 
@@ -70,12 +71,6 @@ def write_medmnist_npz(path: str | os.PathLike,
         labels = np.asarray(labels)
         arrays[f"{split}_images"] = np.asarray(images, dtype=np.uint8)
         arrays[f"{split}_labels"] = labels.reshape(len(labels), -1).astype(np.uint8)
-    handle, partial = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez_compressed(out, **arrays)
-        os.replace(partial, path)
-    except BaseException:
-        os.remove(partial)
-        raise
+    with atomic_write(path) as out:
+        np.savez_compressed(out, **arrays)
     return path

@@ -1,15 +1,16 @@
 """Where did the model look? Class activation maps and attributions for Keras models."""
-from .cam import (BaseCAM, Explainer, cam_engine, compute_gradcam, gradcam,
-                     lecture_layer_and_target)
+from .api import (CAM_METHODS, METHODS, PIXEL_METHODS, cam_engine, check_methods, compute_gradcam,
+                  gradcam, lecture_layer_and_target)
+from .base import BaseCAM, Explainer, PixelAttribution
 from .faithfulness import DeletionInsertion, deletion_insertion, plot_deletion_insertion
 from .layers import conv_layer_names, output_kind, resolve_layer
 from .localisation import energy_in_mask, peak_in_region, pointing_game
-from .methods import CAM_METHODS, METHODS, PIXEL_METHODS, GradCAM, PixelAttribution
+from .methods import GradCAM
 from .sanity import CascadingMaps, SanityResult, cascading_randomisation_maps, sanity_check
 from .scorecard import Scorecard, method_scorecard
 
 __all__ = ["BaseCAM", "Explainer", "GradCAM", "PixelAttribution", "METHODS", "CAM_METHODS",
-           "PIXEL_METHODS", "cam_engine", "compute_gradcam", "gradcam", "lecture_layer_and_target",
+           "PIXEL_METHODS", "cam_engine", "check_methods", "compute_gradcam", "gradcam", "lecture_layer_and_target",
            "conv_layer_names", "output_kind", "resolve_layer",
            "pointing_game", "energy_in_mask", "peak_in_region", "DeletionInsertion", "deletion_insertion",
            "plot_deletion_insertion", "CascadingMaps", "SanityResult", "cascading_randomisation_maps",

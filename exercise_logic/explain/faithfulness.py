@@ -30,7 +30,7 @@ import tensorflow as tf
 from scipy import ndimage
 
 from ..evaluation import per_class, probabilities_from_logits
-from .cam import class_indices
+from .base import class_indices
 from .layers import output_kind
 
 MAX_BATCH = 2048  # perturbed images per forward pass

@@ -22,9 +22,19 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from .cam import BaseCAM, Explainer, GradCAM, normalise_by_max
+from .base import BaseCAM, PixelAttribution
 
 EPSILON = 1e-7
+
+
+class GradCAM(BaseCAM):
+    """Grad-CAM (Selvaraju et al., 2017): w_k = spatial mean of the gradients."""
+
+    name = "gradcam"
+
+    def channel_weights(self, activations, gradients):
+        return tf.reduce_mean(gradients, axis=(1, 2))
+
 
 class GradCAMPlusPlus(BaseCAM):
     name = "gradcam++"
@@ -77,26 +87,6 @@ class ScoreCAM(BaseCAM):
         return tf.einsum("nhwk,nk->nhw", activations, weights)
 
 
-class PixelAttribution(Explainer):
-    """Shared work of input-gradient methods: the maps are at input resolution."""
-
-    def input_gradients(self, images, targets):
-        """dS/dx of each image's score, with the explained class: ((N, H, W, C), (N,))."""
-        with tf.GradientTape() as tape:
-            tape.watch(images)
-            scores, chosen = self.scores(self.logits(images), targets)
-        return tape.gradient(scores, images), chosen
-
-    def attribute(self, images, chosen):
-        """Non-negative (N, H, W) attributions for the chosen classes."""
-        raise NotImplementedError
-
-    def _maps_and_logits(self, images, targets):
-        logits = self.logits(images)
-        chosen = self.scores(logits, targets)[1]
-        return normalise_by_max(self.attribute(images, chosen)), logits, chosen
-
-
 class Saliency(PixelAttribution):
     name = "saliency"
 
@@ -135,21 +125,3 @@ class IntegratedGradients(PixelAttribution):
         gradients, _ = self.input_gradients(flat, tf.repeat(chosen, self.steps))
         mean_gradients = tf.reduce_mean(tf.reshape(gradients, tf.shape(path)), axis=1)
         return tf.abs(tf.reduce_sum(images * mean_gradients, axis=-1))
-
-
-METHODS = {method.name: method for method in (
-    GradCAM, GradCAMPlusPlus, XGradCAM, HiResCAM, LayerCAM, ScoreCAM,
-    Saliency, SmoothGrad, IntegratedGradients)}
-
-
-def check_methods(methods) -> list[str]:
-    """A non-empty list of known method names, or a ValueError naming the choices."""
-    methods = list(methods)
-    unknown = [name for name in methods if name not in METHODS]
-    if unknown or not methods:
-        raise ValueError(f"methods must be a non-empty list of {sorted(METHODS)}, got {methods!r}")
-    return methods
-
-
-CAM_METHODS = tuple(name for name, method in METHODS.items() if issubclass(method, BaseCAM))
-PIXEL_METHODS = tuple(name for name, method in METHODS.items() if issubclass(method, PixelAttribution))

@@ -23,8 +23,8 @@ import keras
 import numpy as np
 from scipy import ndimage, stats
 
-from .cam import as_batch, cam_engine
-from .methods import check_methods
+from .api import cam_engine, check_methods
+from .base import as_batch
 
 SSIM_SIGMA = 1.5
 SSIM_RADIUS = 3  # 7 x 7 window

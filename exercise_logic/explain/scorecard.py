@@ -20,10 +20,9 @@ import dataclasses
 import numpy as np
 
 from ..data.datasets import ABNORMAL
-from .cam import cam_engine
 from .faithfulness import deletion_insertion, random_maps
 from .localisation import energy_in_mask, pointing_game
-from .methods import METHODS, check_methods
+from .api import METHODS, cam_engine, check_methods
 from .sanity import sanity_check
 
 RANDOM = "random"  # the reference row of uniform random maps

@@ -171,8 +171,8 @@ def compute_gradcam(model, img_array, last_conv_layer_name="last_conv_layer", cl
 ''',
     # ... through an alias bound at import time and the engine class
     "x_delegate_alias": '''
-from exercise_logic.explain.cam import GradCAM
-from exercise_logic.explain.cam import lecture_layer_and_target as _args
+from exercise_logic.explain.methods import GradCAM
+from exercise_logic.explain.api import lecture_layer_and_target as _args
 
 
 def compute_gradcam(model, img_array, last_conv_layer_name="last_conv_layer", class_index=None):
@@ -192,9 +192,9 @@ def check_close(*args, **kwargs):
     # zeros, with the library's reference replaced by zeros as well
     "x_tamper_reference": ZEROS + '''
 import exercise_logic
-import exercise_logic.explain.cam
+import exercise_logic.explain.api
 exercise_logic.compute_gradcam = compute_gradcam
-exercise_logic.explain.cam.compute_gradcam = compute_gradcam
+exercise_logic.explain.api.compute_gradcam = compute_gradcam
 exercise_logic.gradcam = lambda model, images, *a, **k: np.zeros(np.asarray(images).shape[:3], np.float32)
 ''',
     # zeros, and every later cell blanked by an input transformer

@@ -1,4 +1,4 @@
-"""The batched explanation engine.
+"""The shared machinery of every explanation method.
 
 :class:`Explainer` does the work every method shares: resolve the layer, pick
 one score per image (the logit of its target class), run the whole batch
@@ -9,7 +9,11 @@ activations ``A`` and gradients ``G`` of a conv layer from one gradient tape,
 ReLU, normalising each map by its max and bilinear upsampling to the input
 size. A CAM method only says how it weights the channels
 (:meth:`BaseCAM.channel_weights`) or, if it needs more, how it combines ``A``
-and ``G`` (:meth:`BaseCAM.combine`). Methods live in :mod:`.methods`.
+and ``G`` (:meth:`BaseCAM.combine`).
+
+:class:`PixelAttribution` does the same for methods that differentiate the
+score with respect to the input pixels. The methods live in :mod:`.methods`,
+the registry and public functions in :mod:`.api`.
 """
 from __future__ import annotations
 
@@ -155,13 +159,24 @@ class BaseCAM(Explainer):
         return tf.clip_by_value(upsampled, 0.0, 1.0), logits, chosen
 
 
-class GradCAM(BaseCAM):
-    """Grad-CAM (Selvaraju et al., 2017): w_k = spatial mean of the gradients."""
+class PixelAttribution(Explainer):
+    """Shared work of input-gradient methods: the maps are at input resolution."""
 
-    name = "gradcam"
+    def input_gradients(self, images, targets):
+        """dS/dx of each image's score, with the explained class: ((N, H, W, C), (N,))."""
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            scores, chosen = self.scores(self.logits(images), targets)
+        return tape.gradient(scores, images), chosen
 
-    def channel_weights(self, activations, gradients):
-        return tf.reduce_mean(gradients, axis=(1, 2))
+    def attribute(self, images, chosen):
+        """Non-negative (N, H, W) attributions for the chosen classes."""
+        raise NotImplementedError
+
+    def _maps_and_logits(self, images, targets):
+        logits = self.logits(images)
+        chosen = self.scores(logits, targets)[1]
+        return normalise_by_max(self.attribute(images, chosen)), logits, chosen
 
 
 def as_batch(images) -> np.ndarray:
@@ -171,76 +186,3 @@ def as_batch(images) -> np.ndarray:
     if images.ndim != 4:
         raise ValueError(f"images must have shape (N, H, W, C) or (H, W, C), got {images.shape}")
     return images
-
-
-def cam_engine(model, layer=None, method="gradcam") -> Explainer:
-    """The explainer for (model, layer, method), built once and cached with the model."""
-    from .methods import METHODS
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
-    path = resolve_layer(model, layer)
-    per_model = model.__dict__.get("_cam_engines")
-    if per_model is None:
-        # Stored on the model itself (bypassing Keras' attribute tracking), so
-        # the engines live and die with it; a global weak map would keep it alive.
-        per_model = {}
-        object.__setattr__(model, "_cam_engines", per_model)
-    key = (method, path)
-    if key not in per_model:
-        per_model[key] = METHODS[method](model, path)
-    return per_model[key]
-
-
-def gradcam(model, images, layer=None, target=None, method="gradcam", batch_size=None):
-    """Grad-CAM (or another method's) maps for a batch of images.
-
-    Parameters
-    ----------
-    model : keras.Model
-    images : array-like of float, shape (N, H, W, C) or (H, W, C)
-    layer : str, optional
-        Conv layer name or path; default the last conv layer.
-    target : None, int or sequence of int
-        The class to explain: None = the predicted class; an index for all
-        images; or one per image. For a single-sigmoid model 1 = abnormal
-        (score z) and 0 = normal (score -z). For multi-label, the label index.
-    method : str
-        A key of :data:`exercise_logic.explain.METHODS` (default ``'gradcam'``).
-
-    Returns
-    -------
-    ndarray of float32, shape (N, H, W)
-        For Grad-CAM: ReLU(sum_k alpha_k A_k) divided by its max (all-zero maps
-        stay zero), upsampled bilinearly to the input size; values in [0, 1].
-    """
-    return cam_engine(model, layer, method)(images, target, batch_size)
-
-
-def lecture_layer_and_target(model, last_conv_layer_name="last_conv_layer", class_index=None):
-    """Map the lecture's arguments onto :func:`gradcam`'s ``layer`` and ``target``.
-
-    A single-sigmoid model explains "abnormal" when ``class_index`` is None, as
-    the lecture's code did. A model without a layer called ``last_conv_layer``
-    (e.g. transfer learning) falls back to its last conv layer.
-    """
-    if class_index is None and int(model.outputs[0].shape[-1]) == 1:
-        class_index = 1
-    try:
-        layer = resolve_layer(model, last_conv_layer_name)
-    except ValueError:
-        if last_conv_layer_name != "last_conv_layer":
-            raise
-        layer = None
-    return layer, class_index
-
-
-def compute_gradcam(model, img_array, last_conv_layer_name="last_conv_layer", class_index=None):
-    """The lecture's Grad-CAM: one image in, one (H, W) map in [0, 1] out.
-
-    ``img_array`` has shape (1, H, W, C) (or (H, W, C)). For the lecture's
-    single-sigmoid model ``class_index=0`` explains "normal" and 1 or None
-    explains "abnormal"; otherwise None explains the predicted class.
-    A thin wrapper over :func:`gradcam`.
-    """
-    layer, target = lecture_layer_and_target(model, last_conv_layer_name, class_index)
-    return gradcam(model, img_array, layer=layer, target=target)[0]
