@@ -5,9 +5,9 @@ The lecture's helper names are kept unchanged (``initialize_environment``,
 ``show_gradcam``, ``show_gradcam_comparison``); the rest is the kit's own API.
 Data flows one way: data -> models/training -> explain -> rendering.
 """
-from .environment import initialize_environment, quiet_tensorflow
+from .environment import import_tensorflow, initialize_environment
 
-quiet_tensorflow()
+import_tensorflow()  # quiet, and a clear message when TensorFlow is missing
 
 from .data.datasets import (Dataset, Split, available_datasets, dataset_names,  # noqa: E402
                             load_and_preprocess, load_dataset, write_synthetic_npz)
