@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -42,8 +39,8 @@ def demo_dirs(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def store(demo_dirs):
-    """The handlers' model store, with the session's model trained into its cache."""
-    from demo.handlers import ModelStore
+    """The explorer's model store, with the session's model trained into its cache."""
+    from exercise_logic.explorer.model_store import ModelStore
     store = ModelStore(demo_dirs["work"], epochs=EPOCHS, cache_dir=demo_dirs["cache"],
                        root=demo_dirs["medmnist"])
     store.get(DATASET, MODEL)
@@ -57,7 +54,7 @@ def loaded(store):
 
 @pytest.fixture(scope="session")
 def outputs(demo_dirs):
-    from demo.handlers import OutputFiles
+    from exercise_logic.explorer.output_files import OutputFiles
     return OutputFiles(demo_dirs["work"] / "out")
 
 
@@ -72,7 +69,7 @@ def image_files(demo_dirs, loaded) -> dict[str, Path]:
     """Uploads students make: ordinary, awkward (16-bit, RGBA, palette...) and broken."""
     folder = demo_dirs["files"]
     rng = np.random.default_rng(0)
-    sample = np.round(loaded.dataset.test.images[loaded.sample_indices[0], :, :, 0] * 255)
+    sample = np.round(loaded.images.images[loaded.images.sample_indices[0], :, :, 0] * 255)
     files = {
         "sample.png": Image.fromarray(sample.astype(np.uint8)),
         "xray_16bit.png": Image.fromarray((rng.random((60, 48)) * 4095).astype(np.uint16)),
@@ -102,47 +99,20 @@ def image_files(demo_dirs, loaded) -> dict[str, Path]:
     return paths
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(demo_dirs, store):
     """``python -m demo`` on a free port, loading the session's cached model."""
-    import httpx
-    port = _free_port()
-    env = {**os.environ, "EXERCISE_LOGIC_CACHE": str(demo_dirs["cache"]),
-           "MEDMNIST_ROOT": str(demo_dirs["medmnist"]), "PYTHONUNBUFFERED": "1"}
-    log_path = demo_dirs["server"] / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "demo", "--port", str(port), "--epochs", str(EPOCHS),
-             "--dataset", DATASET, "--workdir", str(demo_dirs["server"])],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
+    from demo.server_process import ServerFailed, start_demo
+    env = {"EXERCISE_LOGIC_CACHE": str(demo_dirs["cache"]), "MEDMNIST_ROOT": str(demo_dirs["medmnist"])}
     try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the app exited:\n{log_path.read_text(errors='replace')[-3000:]}")
-            try:
-                if httpx.get(url + "gradio_api/info", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the app did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.3)
-        yield url
+        running = start_demo(["--epochs", EPOCHS, "--dataset", DATASET, "--workdir", demo_dirs["server"]],
+                             log_path=demo_dirs["server"] / "server.log", env=env)
+    except ServerFailed as error:
+        pytest.fail(str(error))
+    try:
+        yield running.url
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        running.stop()
 
 
 @pytest.fixture(scope="session")
