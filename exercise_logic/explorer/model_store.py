@@ -175,7 +175,8 @@ class ExplorerModel:
         first = self.model_inputs(self.images.images[:1])
         for layer in self.conv_layers:
             cam_engine(self.model, layer, DEFAULT_METHOD).explain(first)
-        threading.Thread(target=self._warm_up_methods, daemon=True, name=f"warm-up {self.key}").start()
+        # Not a daemon: TensorFlow aborts the process when it is still tracing at interpreter exit.
+        threading.Thread(target=self._warm_up_methods, name=f"warm-up {self.key}").start()
 
     def _warm_up_methods(self) -> None:
         first = self.model_inputs(self.images.images[:1])

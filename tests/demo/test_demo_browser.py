@@ -102,3 +102,41 @@ def test_the_page_makes_no_request_beyond_this_machine(page, server):
     outside = [url for url in page.requests_seen
                if not url.startswith((server.rstrip("/"), "data:", "blob:"))]
     assert outside == []
+
+
+def test_a_blank_map_explains_itself_and_one_click_shows_the_counterfactual(browser, server, loaded):
+    """A sample whose "normal" map is blank for the session's model: the page says why (in English
+    here) and one click shows the counterfactual map; the grid names the class of every tile."""
+    import exercise_logic as el
+    samples = loaded.images.images[loaded.images.sample_indices]
+    blank = el.explain.blank_maps(loaded.model, samples, target=0)
+    assert blank.any(), "the 1-epoch lecture CNN has no blank 'normal' map among the samples"
+    position = int(np.flatnonzero(blank)[0])
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 2000})
+    context.set_default_timeout(30_000)
+    try:
+        page = context.new_page()
+        page.goto(server)
+        shown = _wait_for_new_overlay(page, None)
+        assert page.input_value("#target input") == "abnormal"        # the lecture's default
+        page.locator("#grid").filter(has_text="explains: abnormal").wait_for()
+        page.locator("#sample-gallery .thumbnail-item").nth(position).click()
+        shown = _wait_for_new_overlay(page, shown)
+        _choose(page, "target", "normal")
+        page.locator("#blank-note").filter(has_text="no positive evidence for “normal”").wait_for()
+        heatmap = _pixels(page, page.get_attribute("#heatmap img", "src"))
+        assert heatmap.reshape(-1, 3).std(axis=0).max() == 0          # one flat colour
+        page.locator("#grid").filter(has_text="explains: normal").wait_for()
+
+        shown = _overlay_src(page)
+        before = _pixels(page, shown)
+        page.click("#counterfactual-button")                          # one click
+        _wait_for_changed_pixels(page, shown, before)
+        page.locator("#blank-note").filter(has_text="counterfactual map").wait_for()
+        assert page.is_checked("#counterfactual input")
+        heatmap = _pixels(page, page.get_attribute("#heatmap img", "src"))
+        assert heatmap.reshape(-1, 3).std(axis=0).max() > 10
+        assert page.locator("#counterfactual-button").is_hidden()
+        page.locator("#grid").filter(has_text="explains: normal (counterfactual)").wait_for()
+    finally:
+        context.close()

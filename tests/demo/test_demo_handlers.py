@@ -7,6 +7,7 @@ import pytest
 from demo_support import BAD_FILES, DATASET, GOOD_FILES, MODEL
 from PIL import Image
 
+import exercise_logic as el
 from demo.__main__ import parse_args
 from exercise_logic.explorer import handlers as h
 from exercise_logic.explorer.app import launch_options
@@ -187,3 +188,61 @@ def test_safe_defaults(tmp_path):
     assert options["server_name"] == "127.0.0.1" and options["share"] is False
     assert options["run_history"] is False and options["max_file_size"]
     assert options["show_error"] is False
+
+
+def test_default_target_is_abnormal_for_a_single_sigmoid_and_predicted_otherwise(loaded):
+    """The lecture explains "abnormal"; "predicted" stays a choice."""
+    import keras
+
+    from exercise_logic.explorer.notebook import own_model
+    assert loaded.default_target == "abnormal"
+    assert "predicted" in [value for _, value in target_choices(loaded, "en")]
+    keras.utils.set_random_seed(0)
+    softmax = el.build_model((28, 28, 3), 4)
+    own = own_model(softmax, loaded.images.images[:4])
+    assert own.default_target == "predicted"
+
+
+@pytest.fixture(scope="module")
+def blank_for_normal(tmp_path_factory):
+    """The hand-built model of tests/cam_reference.py: no positive evidence for "normal", ever."""
+    from cam_reference import hand_built_model
+
+    from exercise_logic.explorer.notebook import own_model
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1) / 20.0 + 0.05
+    return own_model(hand_built_model(), np.concatenate([x, x[:, ::-1]]), labels=[1, 0],
+                     workdir=tmp_path_factory.mktemp("hand-built"))
+
+
+def test_a_blank_map_says_why_and_offers_the_counterfactual(outputs, blank_for_normal):
+    for lang, words in (("en", ("blank", "no positive evidence for “normal”", "counterfactual map")),
+                        ("ja", ("空です", "「正常」を支持する", "反実仮想マップ"))):
+        shown = _view(blank_for_normal, outputs, 0, "normal", lang=lang)
+        assert _pixels(shown.heatmap).reshape(-1, 3).std(axis=0).max() == 0   # one flat colour
+        assert all(word in shown.note for word in words), shown.note
+        assert shown.offer_counterfactual
+        # One click later: the counterfactual map, which is not blank, and says what it is.
+        counter = _view(blank_for_normal, outputs, 0, "normal", lang=lang, counterfactual=True)
+        assert _pixels(counter.heatmap).reshape(-1, 3).std(axis=0).max() > 10
+        assert not counter.offer_counterfactual and ("counterfactual" in counter.note or "反実仮想" in counter.note)
+    # A map with evidence has no note; a method without a counterfactual map names those that have one.
+    assert _view(blank_for_normal, outputs, 0, "abnormal", lang="en").note == ""
+    scorecam = _view(blank_for_normal, outputs, 0, "normal", method="scorecam", lang="en")
+    assert not scorecam.offer_counterfactual and ("blank" not in scorecam.note or "gradcam" in scorecam.note)
+    with pytest.raises(gr.Error, match="no counterfactual map"):
+        _view(blank_for_normal, outputs, 0, "normal", method="saliency", lang="en", counterfactual=True)
+
+
+def test_pictures_keep_the_image_resolution(outputs, tmp_path):
+    """A 224 px image and its map are shown at 224 px (never shrunk); 28 px is enlarged 8x."""
+    import keras
+
+    from exercise_logic.explorer.notebook import own_model
+    keras.utils.set_random_seed(0)
+    model = el.build_model((224, 224, 3), 1, "deeper")
+    images = np.random.default_rng(0).random((2, 224, 224, 3), dtype=np.float32)
+    own = own_model(model, images, workdir=tmp_path)
+    shown = _view(own, outputs, 0, "abnormal", lang="en")
+    assert {_pixels(path).shape for path in (shown.original, shown.heatmap, shown.overlay)} == {(224, 224, 3)}
+    expected = h.render(images[0], el.gradcam(model, images[:1], target=1)[0])[1]
+    np.testing.assert_array_equal(_pixels(shown.heatmap), expected)
