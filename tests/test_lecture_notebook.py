@@ -50,6 +50,9 @@ exercise_logic.show_gradcam_comparison(
     """\
 # 例：10症例目の画像を試してみてください
 exercise_logic.show_gradcam(model, x_test[10])""",
+    """\
+# 自分のモデルをブラウザで調べる（エクスプローラー・手法の比較・サニティチェック）
+demo = exercise_logic.explore(model, x_test[:16], y_test[:16])""",
 ]
 
 
@@ -66,5 +69,7 @@ def test_lecture_cells_run_unchanged(isolated_folders, chest_npz, tmp_path):
     assert "✓ 訓練データ: (2000, 28, 28, 3)" in text(outputs[1])
     assert "{'0': 'normal', '1': 'abnormal'}" in text(outputs[1])
     assert "Epoch 5/5" in text(outputs[2])
-    for figure_cell in outputs[3:]:
+    for figure_cell in outputs[3:-1]:
         assert any("image/png" in o.get("data", {}) for o in figure_cell)
+    # The explorer opens inline, in the cell's output (the page itself: tests/demo/test_explore_notebook.py).
+    assert any("<iframe" in o.get("data", {}).get("text/html", "") for o in outputs[-1])

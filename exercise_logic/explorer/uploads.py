@@ -172,6 +172,7 @@ class UploadedModels:
         if uploaded is None:
             return False
         uploaded.release()
+        log.info("released the uploaded model %s of a closed session", uploaded.name)
         return True
 
     def __len__(self) -> int:

@@ -144,3 +144,37 @@ def page(browser, server):
     page.goto(server)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def model_files(demo_dirs) -> dict[str, Path]:
+    """Saved ``.keras`` models students might upload: good ones, and each kind the explorer refuses."""
+    import keras
+
+    import exercise_logic as el
+    folder = demo_dirs["files"] / "models"
+    folder.mkdir()
+    keras.utils.set_random_seed(3)
+    models = {
+        "lecture_cnn.keras": el.build_model((28, 28, 3), 1),
+        "softmax_two.keras": el.build_model((28, 28, 3), 2),
+        "softmax_three.keras": el.build_model((28, 28, 3), 3),
+        "no_conv.keras": keras.Sequential([keras.Input((28, 28, 3)), keras.layers.Flatten(),
+                                           keras.layers.Dense(1, activation="sigmoid")]),
+        "lambda.keras": keras.Sequential([keras.Input((28, 28, 3)), keras.layers.Conv2D(4, 3),
+                                          keras.layers.Lambda(lambda x: x * 2.0), keras.layers.Flatten(),
+                                          keras.layers.Dense(1, activation="sigmoid")]),
+        "size_100.keras": el.build_model((100, 100, 3), 1, "deeper"),
+    }
+    paths = {}
+    for name, model in models.items():
+        paths[name] = folder / name
+        model.save(paths[name])
+    whole = paths["lecture_cnn.keras"].read_bytes()
+    paths["truncated.keras"] = folder / "truncated.keras"
+    paths["truncated.keras"].write_bytes(whole[: len(whole) // 2])
+    paths["weights.h5"] = folder / "weights.h5"
+    paths["weights.h5"].write_bytes(whole)
+    paths["too_big.keras"] = folder / "too_big.keras"       # over the explorer's 8 MB, under the 10 MB upload limit
+    paths["too_big.keras"].write_bytes(whole + bytes(9 << 20))
+    return paths
