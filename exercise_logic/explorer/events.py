@@ -21,6 +21,7 @@ from .layout import TextTable
 from .model_store import DEFAULT_METHOD, PREDICTED, UPLOADED
 from .parsing import parse_lab_settings, target_choices
 from .texts import lang_from_header, normalise_lang, t
+from .uploads import describe
 
 PRIVATE = {"api_visibility": "private"}
 QUIET = {**PRIVATE, "show_progress": "hidden", "trigger_mode": "always_last"}
@@ -248,12 +249,11 @@ def wire_upload(demo, page: Page, models, select_model, select_inputs, select_ou
             raise user_error(t("err_no_upload", lang))
         uploaded = models.uploads.accept(request.session_hash, path, Path(path).name, models.store, dataset, lang)
         loaded = uploaded.on(models.store, dataset, lang)
-        from .uploads import describe
         return {menus.uploaded: uploaded, ui.status: describe(uploaded.model, uploaded.name, lang),
-                menus.model: UPLOADED, menus.dataset: loaded.images.key, ui.file: None}
+                menus.model: UPLOADED, menus.dataset: loaded.images.key}
 
     (ui.file.upload(accept, [ui.file, menus.dataset, page.header.lang],
-                    [menus.uploaded, ui.status, menus.model, menus.dataset, ui.file], **PRIVATE)
+                    [menus.uploaded, ui.status, menus.model, menus.dataset], **PRIVATE)
      .success(select_model, select_inputs, select_outputs, **PRIVATE)
      .success(show_view, view_inputs, view_outputs, **QUIET)
      .success(show_grid, grid_inputs, page.explorer.grid, **QUIET))

@@ -234,8 +234,8 @@ def upload_panel(texts: TextTable, lang: str) -> SimpleNamespace:
     with gr.Accordion(t("upload_model", lang), open=False, elem_id="upload-panel") as ui.panel:
         texts.add(ui.panel, label="upload_model")
         texts.add(gr.Markdown(t("upload_intro", lang), elem_id="upload-intro"), value="upload_intro")
-        ui.file = gr.File(file_types=[".keras"], type="filepath", file_count="single",
-                          label=".keras", elem_id="upload-model")
+        ui.file = texts.add(gr.UploadButton(t("upload_button", lang), file_types=[".keras"], type="filepath",
+                                            file_count="single", elem_id="upload-model"), label="upload_button")
         ui.status = gr.Markdown("", elem_id="upload-status")
     return ui
 

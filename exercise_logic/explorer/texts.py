@@ -174,6 +174,7 @@ TEXT = {
     "lab_pointing": {"ja": "病変へのポインティングゲーム", "en": "Lesion pointing game"},
     # Your own model: uploaded in the page, or passed to exercise_logic.explore()
     "upload_model": {"ja": "自分のモデル（.keras）をアップロード", "en": "Upload your own model (.keras)"},
+    "upload_button": {"ja": ".keras ファイルを選ぶ", "en": "Choose a .keras file"},
     "upload_intro": {
         "ja": "ノートブックで `model.save('my_model.keras')` したファイルを読み込み、上の「モデル」で"
               "「アップロードしたモデル」を選んで説明します。**このブラウザのタブだけ**が使えます"

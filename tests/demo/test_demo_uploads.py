@@ -93,9 +93,15 @@ def _page(browser, server):
     return context, page
 
 
+def _choose_file(page, path) -> None:
+    with page.expect_file_chooser() as chooser:
+        page.click("#upload-model")
+    chooser.value.set_files(str(path))
+
+
 def _upload(page, path) -> None:
     page.click("#upload-panel button")   # open the accordion
-    page.set_input_files("#upload-model input[type=file]", str(path))
+    _choose_file(page, path)
 
 
 def _shown_percent(page, name: str) -> int:
@@ -110,7 +116,7 @@ def _first_sample(store) -> np.ndarray:
 def _expect_uploaded(page, path, store) -> None:
     """The page explains the uploaded model: banner, menu, and its own probabilities."""
     import keras
-    page.locator("#upload-status").filter(has_text=f"{path.name}` is loaded").wait_for()
+    page.locator("#upload-status").filter(has_text=f"{path.name} is loaded").wait_for()
     page.locator("#banner").filter(has_text=path.name).wait_for()
     assert page.input_value("#model input") == "your uploaded model"
     predicted = keras.models.load_model(path, compile=False).predict(_first_sample(store), verbose=0)[0]
@@ -125,13 +131,13 @@ def test_browser_uploads_good_and_bad_models(browser, server, store, model_files
     try:
         page.click("#upload-panel button")   # open the accordion
         for name in ("lambda.keras", "truncated.keras", "no_conv.keras"):
-            page.set_input_files("#upload-model input[type=file]", str(model_files[name]))
+            _choose_file(page, model_files[name])
             toast = page.locator("[data-testid=toast-body]").filter(has_text=REFUSED[name])
             toast.first.wait_for()
             assert "Traceback" not in toast.first.inner_text()
         assert "ROC-AUC" in page.inner_text("#banner") and "lecture CNN" in page.inner_text("#banner")
 
-        page.set_input_files("#upload-model input[type=file]", str(model_files["softmax_two.keras"]))
+        _choose_file(page, model_files["softmax_two.keras"])
         _expect_uploaded(page, model_files["softmax_two.keras"], store)
         assert page.input_value("#target input") == "predicted class"    # not a single sigmoid
         # The uploaded file is not kept on the server.
