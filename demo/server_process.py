@@ -55,14 +55,18 @@ class RunningServer:
 
 def start_demo(args=(), *, log_path, env: dict | None = None, port: int | None = None,
                timeout: float = 180.0) -> RunningServer:
-    """Start ``python -m demo --port PORT *args`` and wait until ``/gradio_api/info`` answers."""
+    """Start ``python -m demo --port PORT *args`` and wait until ``/gradio_api/info`` answers.
+
+    ``env`` adds variables to this process's environment; a value of None removes one.
+    """
     port = port or free_port()
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     log_path = Path(log_path)
     started = time.perf_counter()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "demo", "--port", str(port), *map(str, args)], cwd=ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            env={name: value for name, value in environment.items() if value is not None},
             stdout=log, stderr=subprocess.STDOUT)
     server = RunningServer(f"http://127.0.0.1:{port}/", process, log_path, started, 0.0)
     deadline = time.monotonic() + timeout

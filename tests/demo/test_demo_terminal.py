@@ -17,7 +17,7 @@ def test_start_up_shows_only_the_kits_lines_and_a_signal_stops_it_quietly(demo_d
 
     from demo.server_process import start_demo
     env = {"EXERCISE_LOGIC_CACHE": str(demo_dirs["cache"]), "MEDMNIST_ROOT": str(demo_dirs["medmnist"]),
-           "TF_CPP_MIN_LOG_LEVEL": ""}  # as on a fresh shell: the kit must hide TensorFlow's noise itself
+           "TF_CPP_MIN_LOG_LEVEL": None}  # unset, as in a fresh shell: the kit hides TensorFlow's noise itself
     server = start_demo(["--epochs", EPOCHS, "--dataset", DATASET, "--workdir", tmp_path, "--lang", "en"],
                         log_path=tmp_path / "terminal.log", env=env)
     assert httpx.get(server.url, timeout=30).status_code == 200      # the page is served
