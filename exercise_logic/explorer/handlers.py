@@ -18,7 +18,7 @@ import numpy as np
 from ..data.image_files import ImageInputError, preprocess_image
 from ..evaluation import probabilities_from_logits
 from ..explain import COUNTERFACTUAL_METHODS, PIXEL_METHODS, blank_maps, cam_engine, pointing_game
-from ..rendering import explanation_pictures
+from ..rendering import explanation_pictures, resize_heatmap
 from .errors import friendly, user_error
 from .model_store import DEFAULT_METHOD, DISPLAY_SIZE, PREDICTED, ExplorerModel
 from .output_files import OutputFiles
@@ -39,7 +39,6 @@ def read_upload(loaded: ExplorerModel, path, lang: str = "ja") -> np.ndarray:
     except ImageInputError as error:
         raise user_error(error.message(lang)) from None
     if width != height:  # preprocess_image makes squares: stretch to the model's shape
-        from ..rendering import resize_heatmap
         image = np.stack([resize_heatmap(image[..., c], height, width) for c in range(3)], axis=-1)
     return image
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.datasets import ABNORMAL, BINARY_LABELS, BINARY_LABELS_JA, available_datasets
+from ..data.datasets import ABNORMAL, BINARY_LABELS, BINARY_LABELS_JA, available_datasets, load_dataset
 from ..evaluation import evaluate
 from ..explain import METHODS, cam_engine, conv_layer_names, output_kind
 from ..models import MODEL_TYPES
@@ -250,7 +250,6 @@ class ModelStore:
     def _make_image_set(self, key: str, dataset=None) -> ImageSet:
         name, size = parse_dataset_key(key)
         if dataset is None:
-            from ..data.datasets import load_dataset
             dataset = load_dataset(name, size, root=self.root, binary_classification=name == "chestmnist",
                                    download=False)
         test = dataset.test

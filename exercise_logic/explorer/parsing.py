@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numbers
 
-from ..explain import COUNTERFACTUAL_METHODS, METHODS
+from ..explain import COUNTERFACTUAL_METHODS, METHODS, resolve_layer
 from ..rendering import COLORMAPS
 from .errors import user_error
 from .model_store import DEFAULT_METHOD, PREDICTED, ExplorerModel
@@ -46,14 +46,16 @@ def parse_target(loaded: ExplorerModel, value, lang: str = "ja") -> int | None:
 
 
 def parse_layer(loaded: ExplorerModel, value, lang: str = "ja") -> str:
+    """The path of a conv layer: its path or a unique name (the library's lookup); default the last."""
     if value is None or str(value).strip() == "":
         return loaded.default_layer
-    if value in loaded.conv_layers:
-        return value
-    short = [path for path in loaded.conv_layers if path.rsplit("/", 1)[-1] == value]
-    if len(short) == 1:
-        return short[0]
-    raise user_error(t("err_layer", lang, value=value, choices=", ".join(loaded.conv_layers)))
+    try:
+        path = resolve_layer(loaded.model, str(value).strip())
+    except ValueError:
+        path = None
+    if path not in loaded.conv_layers:
+        raise user_error(t("err_layer", lang, value=value, choices=", ".join(loaded.conv_layers)))
+    return path
 
 
 def parse_method(value, lang: str = "ja") -> str:

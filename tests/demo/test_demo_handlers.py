@@ -4,7 +4,7 @@ from __future__ import annotations
 import gradio as gr
 import numpy as np
 import pytest
-from demo_support import BAD_FILES, DATASET, GOOD_FILES, MODEL
+from demo_support import BAD_FILES, DATASET, GOOD_FILES
 from PIL import Image
 
 import exercise_logic as el
@@ -246,3 +246,21 @@ def test_pictures_keep_the_image_resolution(outputs, tmp_path):
     assert {_pixels(path).shape for path in (shown.original, shown.heatmap, shown.overlay)} == {(224, 224, 3)}
     expected = h.render(images[0], el.gradcam(model, images[:1], target=1)[0])[1]
     np.testing.assert_array_equal(_pixels(shown.heatmap), expected)
+
+
+def test_explore_checks_its_arguments_with_clear_messages(loaded, tmp_path):
+    import keras
+
+    from exercise_logic.explorer.notebook import own_model
+    images = loaded.images.images[:4]
+    flat = keras.Sequential([keras.Input((28, 28, 3)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    for arguments, words in (((loaded.model, np.zeros((2, 32, 32, 3), np.float32)), "model takes 28×28"),
+                             ((flat, images), "no 2D convolution layer"),
+                             ((loaded.model, images, [0, 1]), "one entry per image (4)"),
+                             ((loaded.model, images, None, np.zeros((4, 5, 5))), "masks must have shape"),
+                             ((loaded.model, images, None, None, ["a", "b", "c"]), "must name 2 classes")):
+        with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
+            own_model(*arguments, workdir=tmp_path)
+    own = own_model(loaded.model, images, [1, 0, 1, 0], class_names=["healthy", "sick"], workdir=tmp_path)
+    assert own.class_names("en") == ["healthy", "sick"] and own.default_target == "sick"
+    assert set(own.metrics) >= {"accuracy", "roc_auc"} and "your model" in h.banner(own, "en")
