@@ -18,7 +18,7 @@ import numpy as np
 from ..data.image_files import ImageInputError, preprocess_image
 from ..evaluation import probabilities_from_logits
 from ..explain import COUNTERFACTUAL_METHODS, PIXEL_METHODS, blank_maps, cam_engine, pointing_game
-from ..rendering import explanation_pictures, resize_heatmap
+from ..rendering import enlarge, explanation_pictures, overlay, resize_heatmap
 from .errors import friendly, user_error
 from .model_store import DEFAULT_METHOD, DISPLAY_SIZE, PREDICTED, ExplorerModel
 from .output_files import OutputFiles
@@ -163,8 +163,9 @@ def explain_api(loaded: ExplorerModel, outputs: OutputFiles, image_path, target=
     image = read_upload(loaded, image_path, lang)
     result = explain(loaded, image, parse_target(loaded, target, lang),
                      parse_layer(loaded, layer, lang), parse_method(method, lang))
-    overlay = render(image, result.heatmaps[0], "jet", parse_opacity(opacity, lang))[2]
-    return label_value(loaded, result.probabilities[0], lang), outputs.write(overlay)
+    # Only the overlay: the blend of the enlarged image (the other two pictures are not drawn).
+    picture = overlay(enlarge(image, DISPLAY_SIZE), result.heatmaps[0], "jet", parse_opacity(opacity, lang))
+    return label_value(loaded, result.probabilities[0], lang), outputs.write(picture)
 
 
 @friendly
