@@ -16,13 +16,14 @@ test: install-test
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test system-packages
 
-$(VENV)/.installed: requirements.txt requirements-medmnist.txt pyproject.toml
+# Dependencies come from pyproject.toml's extras (see requirements*.txt):
+# make demo installs .[cpu,demo], make test .[cpu,demo,grader,test].
+$(VENV)/.installed: pyproject.toml requirements.txt requirements-medmnist.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	$(PIP) -r requirements.txt
 	# medmnist's own requirements pull in PyTorch: only its metadata is used
 	$(PIP) --no-deps -r requirements-medmnist.txt
-	$(PIP) --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
