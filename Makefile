@@ -6,12 +6,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-test system-packages
+.PHONY: demo test colab-check install install-test system-packages
 demo: install
 	$(BIN)/python -m demo
 
 test: install-test
 	$(BIN)/python -m pytest -q
+
+# The slow, faithful form of tests/packaging/test_colab_like.py: every Colab-like
+# environment is built from scratch and pip installs from the package index.
+colab-check: install-test
+	EXERCISE_LOGIC_COLAB_FAITHFUL=1 $(BIN)/python -m pytest -q tests/packaging/test_colab_like.py
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test system-packages
