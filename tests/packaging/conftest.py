@@ -45,22 +45,30 @@ def kit_sources(kit_snapshot, kit_wheel) -> dict[str, str]:
 def colab_base(tmp_path_factory):
     """The heavy Colab-like base, built once per session (None in faithful mode)."""
     if colab_like.FAITHFUL:
-        return None
+        yield None
+        return
     wheelhouse = tmp_path_factory.mktemp("wheelhouse")
-    base = colab_like.create_colab_like(tmp_path_factory.mktemp("colab-base") / "venv", wheelhouse)
+    folder = tmp_path_factory.mktemp("colab-base")
+    base = colab_like.create_colab_like(folder / "venv", wheelhouse)
     base.pip_env = colab_like.offline_pip_env(wheelhouse)
-    return base
+    yield base
+    shutil.rmtree(folder)  # 2.6 GB: pytest would keep it with the last sessions' folders
 
 
 @pytest.fixture
 def new_colab_env(colab_base, tmp_path):
     """A fresh Colab-like environment: layered over the session's base, or built from scratch."""
-    def make(name: str = "venv", system_site_packages: bool = False) -> colab_like.PythonEnv:
-        folder = tmp_path / name
+    made = []
+
+    def make(system_site_packages: bool = False) -> colab_like.PythonEnv:
+        folder = tmp_path / "venv"
+        made.append(folder)
         if colab_base is None:
             return colab_like.create_colab_like(folder, system_site_packages=system_site_packages)
         return colab_like.layer_over(colab_base, folder, system_site_packages=system_site_packages)
-    return make
+    yield make
+    for folder in made:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -67,7 +67,7 @@ def errors_in(notebook) -> list:
 def test_installing_the_kit_adds_exercise_logic_alone(how, kit_sources, kit_version, new_colab_env, tmp_path):
     env = new_colab_env()
     before = env.distributions()
-    assert ("tensorflow", "2.21.0") in {(name, version[:6]) for name, version in before}
+    assert any(name == "tensorflow" and version.startswith("2.21.") for name, version in before)
     assert not {name for name, _ in before} & {"gradio", "nbgrader", "jupyter-server", "tensorflow-cpu"}
     env.pip("install", "-q", kit_sources[how])
     added, removed = changes(before, env.distributions())
