@@ -1,5 +1,5 @@
 # The two commands of a fresh clone:
-#   make demo   install everything into .venv and open the Grad-CAM explorer
+#   make demo   install the kit and the explorer (.[cpu,demo]) into .venv and open the explorer
 #   make test   install the test dependencies too and run the whole test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
