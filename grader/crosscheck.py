@@ -24,6 +24,9 @@ after it has saved the graded maps: whatever happens there never changes a score
 from __future__ import annotations
 
 import ast
+import functools
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -33,9 +36,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-import hashlib
-import io
 
 import numpy as np
 
@@ -236,6 +236,20 @@ def load_maps(path: Path) -> dict:
         return {key: data[key] for key in data.files}
 
 
+@functools.lru_cache(maxsize=1)
+def _graded_comparison():
+    return load_spec().check_namespace()["_gc_compare"]
+
+
+def rejected(cam, reference) -> bool:
+    """Whether the graded comparison (``spec.CHECK_SOURCE``) rejects a map."""
+    try:
+        _graded_comparison()(cam, reference, "")
+    except AssertionError:
+        return True
+    return False
+
+
 def compare(run: dict, prepared: Path) -> dict:
     """Per test cell: points earned and the first failure message. Never runs student code."""
     spec = load_spec()
@@ -296,26 +310,16 @@ def feedback_evidence(run: dict, prepared: Path) -> dict:
     same answer graded again reuses the file and the result stays small.
     """
     prepared = Path(prepared)
-    spec = load_spec()
-    checks = spec.check_namespace()
     references = load_maps(prepared / "references.npz")
     maps = {**run.get("feedback_outputs", {}), **run["outputs"]}
-
-    def fails(key, cam):
-        try:
-            checks["_gc_compare"](cam, references[key], key)
-        except AssertionError:
-            return True
-        return False
-
-    found = diagnosis.diagnose(maps, _signatures(prepared / "signatures.npz"), fails)
-    shown = {case_key(case): case for case in spec.feedback_cases()}
+    found = diagnosis.diagnose(maps, _signatures(prepared / "signatures.npz"),
+                               lambda key, cam: rejected(cam, references[key]))
+    shown = [case_key(case) for case in load_spec().feedback_cases()]
     # a map far larger than the reference is not drawn (the page would carry it)
     kept = {key: np.asarray(maps[key], np.float32) for key in shown
             if key in maps and maps[key].size <= 4 * references[key].size}
-    errors = {key: run.get("feedback_errors", {}).get(key) or run["errors"].get(key)
-              or run.get("feedback_errors", {}).get("*") or run["errors"].get("*", "no result")
-              for key in shown if key not in kept}
+    messages = {**run["errors"], **run.get("feedback_errors", {})}
+    errors = {key: messages.get(key) or messages.get("*", "no result") for key in shown if key not in kept}
     digest = None
     if kept:
         buffer = io.BytesIO()

@@ -10,8 +10,8 @@ first, English second; hints point to a step and never give code.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

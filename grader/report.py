@@ -17,13 +17,16 @@ from .mistakes import MISTAKES
 from .paths import load_spec
 
 
-def mistake_text(crosscheck: dict) -> str:
-    """The diagnosed mistake of one result in words ("" when none was diagnosed)."""
+def mistake_text(crosscheck: dict, lang: str | None = None) -> str:
+    """The diagnosed mistake of one result in words: Japanese, English or both ("" when none was diagnosed)."""
     found = (crosscheck or {}).get("diagnosis") or {}
-    names = [MISTAKES[key].name() for key in found.get("mistakes", []) if key in MISTAKES]
-    if found.get("status") == "unknown":
-        return "no known mistake fits / 既知の間違いに当てはまらない"
-    return " or ".join(names)
+    mistakes = [MISTAKES[key] for key in found.get("mistakes", []) if key in MISTAKES]
+    if lang == "ja":
+        return "既知の間違いに当てはまらない" if found.get("status") == "unknown" else \
+            " または ".join(m.name_ja for m in mistakes)
+    if lang == "en":
+        return "no known mistake fits" if found.get("status") == "unknown" else " or ".join(m.name_en for m in mistakes)
+    return " / ".join(text for text in (mistake_text(crosscheck, "ja"), mistake_text(crosscheck, "en")) if text)
 
 
 def rows(course: Path) -> list[dict]:
@@ -103,12 +106,13 @@ def export(course: Path, output: Path | None = None) -> Path:
     return output
 
 
-def _comment(row: dict) -> str:
+def _comment(row: dict, crosscheck: dict) -> str:
     """The short feedback comment of one student, for the LMS."""
-    mistake = row["likely_mistake"]
-    ja = f"自動採点 {row['auto_score']}/{row['auto_max']}" + (f"（考えられる間違い: {mistake}）" if mistake else "")
-    en = f"Autograded {row['auto_score']}/{row['auto_max']}" + (f" (likely mistake: {mistake})" if mistake else "")
-    return f"{ja}。詳しくはフィードバックファイルを見てください。 / {en}. The feedback file has the details."
+    ja, en = mistake_text(crosscheck, "ja"), mistake_text(crosscheck, "en")
+    return (f"自動採点 {row['auto_score']}/{row['auto_max']}" + (f"（考えられる間違い: {ja}）" if ja else "")
+            + "。詳しくはフィードバックファイルを見てください。 / "
+            f"Autograded {row['auto_score']}/{row['auto_max']}" + (f" (likely mistake: {en})" if en else "")
+            + ". The feedback file has the details.")
 
 
 def export_moodle(course: Path, worksheet: Path, output: Path | None = None, grade: str = "total") -> dict:
@@ -123,6 +127,7 @@ def export_moodle(course: Path, worksheet: Path, output: Path | None = None, gra
         raise ValueError(f"grade must be 'total' or 'auto', got {grade!r}")
     course = check_course(course)
     sheet = moodle.read_worksheet(worksheet)
+    results = {(r["assignment"], r["student"]): r.get("crosscheck") or {} for r in load_results(course)}
     chosen, doubles = {}, []
     for row in rows(course):
         if row["student"] in chosen:
@@ -137,7 +142,7 @@ def export_moodle(course: Path, worksheet: Path, output: Path | None = None, gra
         else:
             full = row["auto_max"] + row["manual_max"]
             fraction = None if row["needs_manual_grading"] else row["total"] / full
-        grades[student] = (fraction, _comment(row))
+        grades[student] = (fraction, _comment(row, results.get((row["assignment"], student), {})))
     outcome = moodle.fill_worksheet(sheet, grades)
     output = Path(output) if output else course / f"moodle_{Path(worksheet).stem}.csv"
     moodle.write_worksheet(sheet, output)

@@ -33,8 +33,8 @@ MORE = {
         (RELU, "pass"), (NORMALISE, ""), ("    return cam.numpy()", NORMALISE + "    return cam.numpy()"))),
     "sum, after upsampling": ("sum_normalisation", _edit(
         (NORMALISE, ""), ("    return cam.numpy()",
-                          "    cam = cam / tf.reduce_sum(cam) if tf.reduce_sum(cam) > 0 else cam\n"
-                          "    return cam.numpy()"))),
+                          ("    cam = cam / tf.reduce_sum(cam) if tf.reduce_sum(cam) > 0 else cam\n"
+                           "    return cam.numpy()")))),
     "pooled over rows only": ("wrong_pooling_axis", _edit(
         ("tf.reduce_mean(grads, axis=(1, 2))", "tf.reduce_mean(grads, axis=1)"),
         ("activations * weights[:, None, None, :]", "activations * weights[:, None, :, :]"))),
@@ -65,13 +65,6 @@ def lab(prepared, spec):
     references = crosscheck.load_maps(prepared / "references.npz")
     signatures = crosscheck.load_maps(prepared / "signatures.npz")
 
-    def fails(key, cam):
-        try:
-            checks["_gc_compare"](cam, references[key], key)
-        except AssertionError:
-            return True
-        return False
-
     def diagnose(source: str) -> dict:
         namespace = {"__name__": "__main__"}
         exec(compile(source, "<answer>", "exec"), namespace)
@@ -84,7 +77,7 @@ def lab(prepared, spec):
                     case["class_index"]), np.float64)
             except Exception:  # noqa: BLE001 - an answer may raise on some cases
                 pass
-        return diagnosis.diagnose(maps, signatures, fails)
+        return diagnosis.diagnose(maps, signatures, lambda key, cam: crosscheck.rejected(cam, references[key]))
 
     return {"diagnose": diagnose, "signatures": signatures, "references": references, "cases": cases}
 
