@@ -221,11 +221,15 @@ def test_moodle_worksheet_is_filled_and_everyone_is_listed(graded):
 
 
 def test_moodle_total_waits_for_the_discussion_questions(graded):
-    """By default the grade is the whole assignment: left as it was until the manual questions are graded."""
+    """By default the grade is the whole assignment: left as it was until the manual questions are graded.
+
+    nbgrader scores unchanged answers ("YOUR ANSWER HERE") 0 itself, so the unmodified notebook is complete.
+    """
     from grader import moodle
     sheet = moodle.read_worksheet(graded["total"])
-    assert all(row[4] == "" for row in sheet.rows)
-    assert graded["out"]["moodle_total"].count("not fully graded yet") == len(IDS) - 1
+    grades = {sheet.participant(row): row[4] for row in sheet.rows}
+    assert grades.pop(IDS["unmodified"]) == "0.00" and set(grades.values()) == {""}
+    assert graded["out"]["moodle_total"].count("not fully graded yet") == len(IDS) - 2
     assert all(moodle.COMMENT_MARK in row[9] for row in sheet.rows if sheet.participant(row) != NO_SUBMISSION)
 
 
