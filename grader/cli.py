@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--moodle-worksheet", type=Path, default=None, metavar="WORKSHEET.csv",
                    help="the worksheet from Moodle's 'Download grading worksheet' to fill in")
     p.add_argument("--moodle-grade", choices=("total", "auto"), default="total",
-                   help="total: autograded + discussion questions (left empty until those are graded); "
+                   help="total: autograded + discussion questions (a grade is left as it was until those are graded); "
                         "auto: the autograded part alone (default total)")
     return parser
 

@@ -3,6 +3,7 @@ and for every failed test the student's map beside the reference map, with the l
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 from pathlib import Path
@@ -96,6 +97,16 @@ def _figure(uri: str | None, caption: str) -> str:
     return f"<td>{picture}<br><small>{html.escape(caption)}</small></td>"
 
 
+@functools.lru_cache(maxsize=32)
+def _shared_panels(prepared: str, stamp: int, key: str) -> tuple:
+    """The test's image and the reference map of one visible case (the same on every student's page)."""
+    from . import feedback_images as images
+    from .crosscheck import load_maps
+    image = load_maps(Path(prepared) / "inputs.npz")[key]
+    reference = load_maps(Path(prepared) / "references.npz")[key]
+    return reference, images.data_uri(images.image_png(image)), images.data_uri(images.map_png(reference))
+
+
 def failed_tests_html(crosscheck: dict, prepared: Path) -> str:
     """For each failed test, the visible test's case drawn four ways (image, yours, reference, difference)."""
     from . import feedback_images as images
@@ -107,13 +118,17 @@ def failed_tests_html(crosscheck: dict, prepared: Path) -> str:
     if not failed:
         return ""
     prepared = Path(prepared)
-    inputs, references = load_maps(prepared / "inputs.npz"), load_maps(prepared / "references.npz")
+    stamp = (prepared / "references.npz").stat().st_mtime_ns
+
+    def shared(key):
+        return _shared_panels(str(prepared), stamp, key)
+
     maps_file = maps_folder(prepared) / f"{crosscheck.get('maps')}.npz"
     student = load_maps(maps_file) if crosscheck.get("maps") and maps_file.exists() else {}
     errors = crosscheck.get("feedback_errors") or {}
 
     def fails(key):
-        return key not in student or rejected(student[key], references[key])
+        return key not in student or rejected(student[key], shared(key)[0])
 
     parts = ["<h3>不合格のテスト：あなたのマップと参照マップ / Failed tests: your map and the reference map</h3>"]
     for grade_id in failed:
@@ -121,16 +136,17 @@ def failed_tests_html(crosscheck: dict, prepared: Path) -> str:
         failing = [case for case in cases if fails(case_key(case))]
         case = failing[0] if failing else cases[0]
         key = case_key(case)
+        reference, image_uri, reference_uri = shared(key)
         cam = images.as_map(student.get(key))
-        cells = [images.image_png(inputs[key]), None, images.map_png(references[key]), None]
+        cells = [image_uri, None, reference_uri, None]
         notes = []
         if cam is not None:
-            cells[1] = images.map_png(cam)
-            if cam.shape == references[key].shape:
-                cells[3] = images.map_png(cam - references[key], difference=True)
+            cells[1] = images.data_uri(images.map_png(cam))
+            if cam.shape == reference.shape:
+                cells[3] = images.data_uri(images.map_png(cam - reference, difference=True))
             else:
-                notes.append(f"形が違います：あなた {cam.shape}、参照 {references[key].shape} / shapes differ: "
-                             f"yours {cam.shape}, reference {references[key].shape}")
+                notes.append(f"形が違います：あなた {cam.shape}、参照 {reference.shape} / shapes differ: "
+                             f"yours {cam.shape}, reference {reference.shape}")
         elif key in student:
             notes.append(f"マップとして描けません（形 {tuple(student[key].shape)}） / cannot draw it as a map "
                          f"(shape {tuple(student[key].shape)})")
@@ -140,7 +156,7 @@ def failed_tests_html(crosscheck: dict, prepared: Path) -> str:
             notes.append("この画像では参照と一致します。違いは隠しテスト（別のモデル・クラス・層）で出ています。 / On this "
                          "image your map matches the reference: the difference shows on the hidden tests (other "
                          "models, classes or layers).")
-        row = "".join(_figure(images.data_uri(png) if png else None, caption) for png, caption in zip(cells, CAPTIONS))
+        row = "".join(_figure(uri, caption) for uri, caption in zip(cells, CAPTIONS))
         parts.append(f"<h4>{html.escape(grade_id)}: {html.escape(_case_text(case))}</h4>"
                      f"<table class='gc-maps'><tr>{row}</tr></table>"
                      + "".join(f"<p class='gc-note'>{html.escape(note)}</p>" for note in notes))
