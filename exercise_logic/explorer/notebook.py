@@ -16,6 +16,12 @@ import numpy as np
 from . import environment
 from .texts import t
 
+DEMO_HINT = (  # the extra is pyproject.toml's
+    "explore() には Gradio が必要です。キットを extra `[demo]` 付きで入れ直すか（例: "
+    "`pip install 'exercise-logic[cpu,demo] @ git+<キットの URL>'`）、`pip install gradio` で入れてください。\n"
+    "explore() needs Gradio: reinstall the kit with the `[demo]` extra (e.g. "
+    "`pip install 'exercise-logic[cpu,demo] @ git+<kit URL>'`), or `pip install gradio`.")
+
 
 def explore(model, images, labels=None, masks=None, class_names=None, lang=None, *, port: int | None = None,
             host: str = "127.0.0.1", inline: bool | None = None, block: bool | None = None):
@@ -56,6 +62,10 @@ def explore(model, images, labels=None, masks=None, class_names=None, lang=None,
         The running app; ``.close()`` stops it.
     """
     environment.stay_offline()  # before Gradio is imported
+    try:
+        import gradio  # noqa: F401
+    except ImportError as error:
+        raise ImportError(DEMO_HINT) from error
     workdir = Path(tempfile.mkdtemp(prefix="exercise-logic-explore-"))
     loaded = own_model(model, images, labels, masks, class_names, workdir)
 
