@@ -55,7 +55,8 @@ class RunningServer:
 
 def start_demo(args=(), *, log_path, env: dict | None = None, port: int | None = None,
                timeout: float = 180.0) -> RunningServer:
-    """Start ``python -m demo --port PORT *args`` and wait until ``/gradio_api/info`` answers.
+    """Start ``python -m demo --port PORT *args`` and wait until ``/gradio_api/info`` answers
+    (200, or 401 when the server asks for a login).
 
     ``env`` adds variables to this process's environment; a value of None removes one.
     """
@@ -74,7 +75,7 @@ def start_demo(args=(), *, log_path, env: dict | None = None, port: int | None =
         if process.poll() is not None:
             raise ServerFailed(f"the app exited with code {process.returncode}:\n{server.log()[-3000:]}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(server.url + "gradio_api/info", timeout=2).status_code == 200:
+            if httpx.get(server.url + "gradio_api/info", timeout=2).status_code in (200, 401):
                 server.ready_after = time.perf_counter() - started
                 return server
         if time.monotonic() > deadline:
