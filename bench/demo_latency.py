@@ -86,6 +86,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--per-client", type=int, default=10)
+    parser.add_argument("--class-size", type=int, default=None,
+                        help="start the server with `python -m demo --class-size N` (the class preset)")
     parser.add_argument("--settle", type=float, default=5.0,
                         help="seconds to wait after the first answer (background warm-up)")
     args = parser.parse_args()
@@ -102,7 +104,8 @@ def run(args, scratch: Path) -> None:
 
     # -- the model must be cached, so that the cold start measures loading only ------------
     print(f"[bench] machine: {os.cpu_count()} CPUs; dataset {args.dataset}, model {args.model}, "
-          f"{args.epochs} epochs", flush=True)
+          f"{args.epochs} epochs; server settings: "
+          f"{f'--class-size {args.class_size}' if args.class_size else 'default'}", flush=True)
     # ... and the image is a test sample as students click it, exported as a PNG. Both are
     # done in a child process, so that this one imports no TensorFlow during the cold start.
     image_path = scratch / "sample.png"
@@ -117,8 +120,9 @@ def run(args, scratch: Path) -> None:
     layer = prepare.stdout.split()[-1]
 
     # -- 1. cold start ----------------------------------------------------------
+    preset = ["--class-size", args.class_size] if args.class_size else []
     server = start_demo(["--dataset", args.dataset, "--model", args.model, "--epochs", args.epochs,
-                         "--workdir", scratch / "work"], log_path=scratch / "server.log")
+                         "--workdir", scratch / "work", *preset], log_path=scratch / "server.log")
     base, ready = server.url, server.ready_after
     try:
         http = httpx.Client(timeout=60)
@@ -217,9 +221,11 @@ def run(args, scratch: Path) -> None:
     print(f"    engine.explain for the same call:     {percentiles(engine_times)}")
     if errors:
         print("    first errors:", *errors[:3], sep="\n      ")
+    # A small group (20) should wait under a second, a whole class (100) under two.
+    limit = 1.0 if args.clients <= 20 else 2.0
     targets = {"sequential p95 <= 100 ms": np.percentile(sequential, 95) <= 0.100,
-               "concurrent p95 <= 1 s, no errors or truncation":
-                   bool(latencies) and np.percentile(latencies, 95) <= 1.0 and not errors and not truncated[0],
+               f"concurrent p95 <= {limit:g} s, no errors or truncation":
+                   bool(latencies) and np.percentile(latencies, 95) <= limit and not errors and not truncated[0],
                "cold start <= 15 s": first_answer <= 15.0}
     for name, met in targets.items():
         print(f"target {name}: {'met' if met else 'NOT met'}")

@@ -120,7 +120,7 @@ def main(argv=None) -> None:
     if store.is_cached(dataset, args.model):
         store.get(dataset, args.model)   # load and warm up before the first student arrives
     else:
-        print(t("not_trained_yet", lang, key=f"{dataset}/{args.model}"), flush=True)
+        print(t("not_trained_yet", lang, model=f"{dataset}/{args.model}"), flush=True)
     models = KitModels(store, dataset, args.model)
     queue = class_preset(args.class_size) if args.class_size else QueueSettings()
     demo = build_app(models, OutputFiles(workdir / "out"), lang=args.lang,
