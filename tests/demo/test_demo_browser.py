@@ -28,7 +28,7 @@ def test_select_a_sample_and_change_every_control(page, loaded):
     pictures = [pixels(page, shown)]
     for target in ("normal", "abnormal"):
         choose(page, "target", target)
-        shown = _wait_for_changedpixels(page, shown, pictures[-1])
+        shown = wait_for_changed_pixels(page, shown, pictures[-1])
         pictures.append(pixels(page, shown))
     # Stay on a class with a visible (non-flat) map, so the layer change shows.
     live = "abnormal" if len(np.unique(pictures[2].reshape(-1, 3), axis=0)) > len(
@@ -39,13 +39,13 @@ def test_select_a_sample_and_change_every_control(page, loaded):
 
     before = pixels(page, shown)
     choose(page, "layer", "conv2d")
-    shown = _wait_for_changedpixels(page, shown, before)
+    shown = wait_for_changed_pixels(page, shown, before)
     assert "×" in page.inner_text("#explanation")
 
     before = pixels(page, shown)
     page.fill("#opacity input[type=number]", "0.9")
     page.press("#opacity input[type=number]", "Enter")
-    shown = _wait_for_changedpixels(page, shown, before)
+    shown = wait_for_changed_pixels(page, shown, before)
     assert page.locator("#grid .thumbnail-item").count() == 8
 
 
@@ -105,7 +105,7 @@ def test_a_blank_map_explains_itself_and_one_click_shows_the_counterfactual(brow
         shown = overlay_src(page)
         before = pixels(page, shown)
         page.click("#counterfactual-button")                          # one click
-        _wait_for_changedpixels(page, shown, before)
+        wait_for_changed_pixels(page, shown, before)
         page.locator("#blank-note").filter(has_text="counterfactual map").wait_for()
         assert page.is_checked("#counterfactual input")
         heatmap = pixels(page, page.get_attribute("#heatmap img", "src"))

@@ -22,8 +22,8 @@ DOCKERFILE = ROOT / "Dockerfile"
 def dockerfile_entry() -> tuple[list[str], str]:
     """(ENTRYPOINT + CMD, the model cache folder of ENV EXERCISE_LOGIC_CACHE)."""
     text = DOCKERFILE.read_text(encoding="utf-8")
-    entry = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", text, re.M).group(1))
-    command = json.loads(re.search(r"^CMD (\[.*\])$", text, re.M).group(1))
+    entry = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", text, re.MULTILINE).group(1))
+    command = json.loads(re.search(r"^CMD (\[.*\])$", text, re.MULTILINE).group(1))
     cache = re.search(r"EXERCISE_LOGIC_CACHE=(\S+)", text).group(1)
     return entry + command, cache
 
