@@ -16,7 +16,8 @@ from .events import Page, wire
 from .lab_handlers import ShortcutLabs
 from .output_files import OutputFiles
 
-AUTH_MESSAGE = "教員から伝えられたユーザー名とパスワードでログインしてください / Log in with the name and password your instructor gave you."
+AUTH_MESSAGE = ("教員から伝えられたユーザー名とパスワードでログインしてください / "
+                "Log in with the name and password your instructor gave you.")
 
 
 @dataclass(frozen=True)
