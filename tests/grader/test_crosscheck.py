@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import needs_bwrap
+from conftest import REPO, needs_bwrap
 from grader import crosscheck
 from variants import EXPECTED_FAILS, VARIANTS
 
@@ -54,9 +54,10 @@ def test_unmodified_stub_scores_zero(prepared):
 def test_crosscheck_child_cannot_see_course_or_references(prepared, tmp_path):
     secret = tmp_path / "gradebook.db"
     secret.write_text("hidden tests")
+    assert (REPO / "assignments").is_dir()          # this checkout's, wherever it lives
     probe = VARIANTS["c_reference"] + f'''
 import os as _os
-_seen = [p for p in ({str(secret)!r}, {str(prepared / "references.npz")!r}, "/work/main/assignments")
+_seen = [p for p in ({str(secret)!r}, {str(prepared / "references.npz")!r}, {str(REPO / "assignments")!r})
          if _os.path.exists(p)]
 if _seen or "NBGRADER_EXECUTION" in _os.environ:
     raise RuntimeError("SEEN " + repr(_seen))

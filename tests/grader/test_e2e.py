@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 import zipfile
 
 import pytest
 
-from conftest import REPO, sandbox_works
+from conftest import copy_course, run_grader, sandbox_works
 from variants import EXPECTED_FAILS
 
 pytestmark = [pytest.mark.e2e,
@@ -25,23 +23,18 @@ pytestmark = [pytest.mark.e2e,
 EN = ["c_reference", "c_numpy", "m_no_relu", "m_hw_swap", "x_delegate", "x_tamper_numpy", "x_blank",
       "x_infinite_loop", "edited_test", "snoop"]
 JA = ["c_probability", "c_tf_function", "m_ignore_class", "x_tamper_reference", "x_os_exit", "unmodified"]
-CELL_TIMEOUT = 10
 
 
-def grader(*args, env, timeout=900):
-    done = subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"grader {args[0]} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done.stdout
+def grader(*args, env):
+    return run_grader(*args, env=env).stdout
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, tool_env):
+def graded(tmp_path_factory, tool_env, released_course):
     import submissions
     root = tmp_path_factory.mktemp("e2e")
-    course = root / "course"
-    out = {"init": grader("init", course, "--cell-timeout", CELL_TIMEOUT, "--setup-timeout", 120, env=tool_env)}
-    out["release"] = grader("release", course, env=tool_env)
+    course = copy_course(released_course[0], root / "course")
+    out = dict(released_course[1])
     folder = root / "subs"
     paths = submissions.write(folder, course / "release/gradcam_en/gradcam.ipynb", EN)
     paths += submissions.write(folder, course / "release/gradcam_ja/gradcam.ipynb", JA)
@@ -110,9 +103,12 @@ def test_blanking_is_caught_by_the_crosscheck_and_flagged(graded):
 
 
 def test_dead_kernel_costs_only_that_student(graded):
+    from grader.results import load_results
     row = graded["rows"]["x_os_exit"]
-    assert row["auto_score"] == "0" and row["nbgrader_auto_score"] == "" and row["review"]
+    assert row["auto_score"] == "0" and row["nbgrader_auto_score"] == "" and "dead-kernel" in row["review"]
     assert "x_os_exit" in graded["out"]["autograde"]
+    statuses = {r["student"]: r["status"] for r in load_results(graded["course"])}
+    assert statuses.pop("x_os_exit") == "dead-kernel" and set(statuses.values()) == {"graded"}
 
 
 def test_snooping_finds_nothing(graded):
