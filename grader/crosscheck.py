@@ -56,6 +56,8 @@ def prepare(folder: Path) -> Path:
     """Models, inputs and reference maps of every hidden case, into ``folder``."""
     spec = load_spec()
     import exercise_logic as el
+    import logging
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)   # one retracing notice per model shape
     checks = spec.check_namespace()
     folder = Path(folder)
     tmp = Path(tempfile.mkdtemp(prefix=".prepare-", dir=folder.parent if folder.parent.exists() else None))
@@ -183,11 +185,11 @@ def run_student(source: str, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT
         # bounded by its disk limit (RLIMIT_FSIZE), never by the grader's memory.
         with open(work / "child.log", "wb") as log_file:
             process = subprocess.Popen(argv, cwd=work / "out", env=full_env, stdout=log_file,
-                                       stderr=subprocess.STDOUT, start_new_session=True,
-                                       preexec_fn=sandbox.die_with_parent)
+                                       stderr=subprocess.STDOUT, start_new_session=True)
         try:
             process.wait(timeout=timeout)
-            status = "ok" if process.returncode == 0 else f"exit-{process.returncode}"
+            status = ("ok" if process.returncode == 0 else f"exit-{process.returncode}" if process.returncode > 0
+                      else f"killed-{signal.Signals(-process.returncode).name}")
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
@@ -249,9 +251,9 @@ def suspicious_tokens(source: str) -> list[str]:
 
 def check_notebook(notebook: dict, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT,
                    use_sandbox=None, limits: Limits | None = None) -> dict:
-    """Extract, run and compare one notebook's answer: the cross-check result.
+    """Extract, run and compare one notebook's answer under ``limits``: the cross-check result.
 
-    ``limits`` lists the resource limits the answer broke (names, see ``grader.limits``).
+    The result's ``limits`` names the resource limits the answer broke (see ``grader.limits``).
     """
     source = answer_cell(notebook)
     if source is None:

@@ -40,6 +40,7 @@ import time
 
 ENV = "GRADER_LIMITS"                  # how the worker hands the limits to the kernel launcher
 SHM_SIZE = 64 * 2**20                  # /dev/shm in the sandbox (multiprocessing's semaphores)
+NEAR = 0.9                             # a process that died this close to its memory rlimit died of it
 
 _UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "KIB": 2**10, "M": 2**20, "MB": 2**20, "MIB": 2**20,
           "G": 2**30, "GB": 2**30, "GIB": 2**30, "T": 2**40, "TB": 2**40, "TIB": 2**40}
@@ -133,7 +134,7 @@ def under_rlimits(command: list[str], limits: Limits) -> list[str]:
 
 # -- limits that show up as an error in a cell or a cross-check case ----------
 _ERRORS = (
-    ("memory", re.compile(r"\b(MemoryError|ResourceExhaustedError)\b|std::bad_alloc|OOM when allocating")),
+    ("memory", re.compile(r"(MemoryError|ResourceExhaustedError)\b|std::bad_alloc|OOM when allocating")),
     ("processes", re.compile(r"\[Errno 11\] Resource temporarily unavailable|can't start new thread")),
     ("disk", re.compile(r"\[Errno (28|27)\] (No space left on device|File too large)")),
     ("output", re.compile(r"\bOutputLimitExceeded\b")),
@@ -181,7 +182,7 @@ def charge(result: dict) -> None:
 
 
 # -- the watchdog ---------------------------------------------------------------
-def _descendants(root: int) -> list[int]:
+def descendants(root: int) -> list[int]:
     """Every process below ``root`` (not ``root`` itself), parents before children."""
     found, queue = [], [root]
     while queue:
@@ -199,21 +200,34 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _status(pid: int) -> tuple[int, int]:
-    """(anonymous memory in bytes, threads) of one process; (0, 0) once it is gone."""
+def _process_usage(pid: int) -> tuple[int, int, int]:
+    """(anonymous memory, data segment) in bytes and threads of one process; zeros once it is gone."""
     try:
         with open(f"/proc/{pid}/status") as handle:
             fields = dict(line.split(":", 1) for line in handle if ":" in line)
-        threads = int(fields.get("Threads", "0"))
         try:
             with open(f"/proc/{pid}/smaps_rollup") as handle:
                 rollup = dict(line.split(":", 1) for line in handle if ":" in line)
             anon = rollup.get("Pss_Anon") or fields.get("RssAnon", "0 kB")
         except OSError:
             anon = fields.get("RssAnon", "0 kB")
-        return int(anon.split()[0]) * 1024, threads
+        data = fields.get("VmData", "0 kB")
+        return int(anon.split()[0]) * 1024, int(data.split()[0]) * 1024, int(fields.get("Threads", "0"))
     except (OSError, ValueError):
-        return 0, 0
+        return 0, 0, 0
+
+
+def usage(root: int) -> tuple[int, int, int]:
+    """(anonymous memory, largest data segment) in bytes and tasks of every process below ``root``.
+
+    Memory is the proportional share (``Pss_Anon``), so the pages a forked child
+    shares with its parent count once. The data segment is what ``RLIMIT_DATA`` caps.
+    """
+    memory = largest = tasks = 0
+    for pid in descendants(root):
+        anon, data, threads = _process_usage(pid)
+        memory, largest, tasks = memory + anon, max(largest, data), tasks + threads
+    return memory, largest, tasks
 
 
 def folder_size(folder) -> int:
@@ -249,18 +263,14 @@ class Watchdog(threading.Thread):
         self.root, self.limits, self.interval = root, limits, interval
         self.folders = [str(folder) for folder in folders]
         self.events: list[str] = []
+        self.largest_data = 0            # of one process since the last take_events()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
     def check(self) -> str | None:
         """The limit the processes below ``root`` break right now, if any (one poll)."""
-        pids = _descendants(self.root)
-        if not pids:
-            return None
-        memory = tasks = 0
-        for pid in pids:
-            anon, threads = _status(pid)
-            memory, tasks = memory + anon, tasks + threads
+        memory, largest, tasks = usage(self.root)
+        self.largest_data = max(self.largest_data, largest)
         if memory > self.limits.memory:
             return "memory"
         if tasks > self.limits.processes:
@@ -270,7 +280,7 @@ class Watchdog(threading.Thread):
         return None
 
     def stop_descendants(self) -> None:
-        for pid in _descendants(self.root):
+        for pid in descendants(self.root):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -285,10 +295,19 @@ class Watchdog(threading.Thread):
                 self.stop_descendants()
                 time.sleep(self.interval)         # let the kills land before the next count
 
-    def take_events(self) -> list[str]:
-        """The limits enforced since the last call (the worker asks once per job)."""
+    def take_events(self, died: bool = False) -> list[str]:
+        """The limits enforced since the last call (the worker asks after each part of a job).
+
+        ``died``: the watched process died on its own. When one of its processes
+        had reached its memory rlimit, that is why (an allocation failed where no
+        Python code could catch it, as in TensorFlow's C++ code or with the
+        memory already held by the traceback of an earlier ``MemoryError``).
+        """
         with self._lock:
             events, self.events = self.events, []
+            largest, self.largest_data = self.largest_data, 0
+        if died and not events and largest >= NEAR * self.limits.memory:
+            events.append("memory")
         return events
 
     def close(self) -> None:

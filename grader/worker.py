@@ -105,7 +105,7 @@ class Grader:
         # a failed autograde leaves no autograded notebook: its old grades are not scores
         result["nbgrader_cells"] = nbgrader_cells(self.course, asg, student, self.spec.NOTEBOOK) if ok else None
         result["nbgrader_seconds"] = round(time.monotonic() - started, 2)
-        broken = self.watchdog.take_events()
+        broken = self.watchdog.take_events(died=result["status"] == "dead-kernel")
         cells = {}
         autograded = self.course / "autograded" / student / asg / f"{self.spec.NOTEBOOK}.ipynb"
         if ok and autograded.exists():
@@ -123,7 +123,8 @@ class Grader:
             check = {"status": "error", "score": 0, "max_score": self.spec.AUTO_POINTS,
                      "cells": {g: 0 for g in self.spec.TEST_CELLS}, "limits": [],
                      "messages": {"*": clean_log(traceback.format_exc(), 1000)}}
-        broken = self.watchdog.take_events() + check.get("limits", [])
+        died = check["status"].startswith(("exit-", "killed-"))
+        broken = self.watchdog.take_events(died=died) + check.get("limits", [])
         result["crosscheck"] = check
         result["limits"] += self.limit_records(broken, "crosscheck")
 

@@ -35,6 +35,7 @@ def test_reasons_name_the_limit_and_its_value():
 
 @pytest.mark.parametrize("message, limit", [
     ("MemoryError: Unable to allocate 74.5 GiB for an array", "memory"),
+    ("numpy._core._exceptions._ArrayMemoryError: Unable to allocate 76.3 MiB", "memory"),
     ("tensorflow.python.framework.errors_impl.ResourceExhaustedError: {{function_node}} OOM when allocating",
      "memory"),
     ("BlockingIOError: [Errno 11] Resource temporarily unavailable", "processes"),
@@ -96,6 +97,21 @@ def test_watchdog_counts_what_is_written_to_watched_folders(tmp_path):
     events, out = _watch(Limits(disk=2**20), 1, f"open({str(tmp_path / 'big')!r}, 'wb').write(b'x' * 2**21)",
                          folders=[tmp_path])
     assert events[:1] == ["disk"] and "children gone" in out
+
+
+def test_a_process_that_dies_at_its_memory_rlimit_died_of_the_memory_limit():
+    """Where a failed allocation cannot be caught (C++ code, memory still held), the process just dies."""
+    limits = Limits(memory=300 * 2**20)
+    code = ("hoard = []\ntry:\n    while True:\n        hoard.append(bytearray(8 * 2**20))\nexcept MemoryError:\n"
+            "    import time, os\n    time.sleep(1)\n    os.abort()\n")
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys; subprocess.run(sys.argv[1:])",
+                               *lim.under_rlimits([sys.executable, "-c", code], limits)])
+    watchdog = Watchdog(parent.pid, limits, interval=0.1)
+    watchdog.start()
+    parent.wait(timeout=30)
+    watchdog.close()
+    assert watchdog.take_events(died=True) == ["memory"]
+    assert watchdog.take_events(died=True) == []              # the peak is per job
 
 
 def test_watchdog_leaves_processes_within_their_limits_alone():
