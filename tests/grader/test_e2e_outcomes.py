@@ -27,7 +27,7 @@ from variants import LIMIT_BREAKERS, OUTCOMES
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not sandbox_works(), reason="needs bubblewrap (apt-get install bubblewrap)")]
 
-LIMITS = ["--notebook-timeout", 60, "--cell-timeout", 15, "--crosscheck-timeout", 30, "--memory", "1.5G",
+LIMITS = ["--notebook-timeout", 45, "--cell-timeout", 10, "--crosscheck-timeout", 20, "--memory", "1.5G",
           "--processes", 100, "--output", "1M", "--disk", "64M", "--workers", 2]
 REPAIRED = {"r_stripped": ("strip_metadata",), "r_duplicated": ("duplicate_answer",),
             "r_deleted_old_format": ("delete_tests", "nbformat3")}
@@ -75,7 +75,7 @@ def _processes_of(course) -> list[int]:
 
 
 def _kill_worker_grading(course, student, stop: threading.Event, killed: list):
-    """SIGKILL the worker whose kernel runs in ``student``'s folder, as soon as there is one."""
+    """SIGKILL the worker grading ``student`` (a process of it works in the student's folder), once there is one."""
     folder = str(course / "autograded" / student)
     while not stop.is_set():
         for entry in filter(str.isdigit, os.listdir("/proc")):
@@ -149,14 +149,6 @@ def test_the_resumed_run_grades_each_submission_exactly_once(runs):
     assert "already graded" in runs["out"]["third"] and "[1/" not in runs["out"]["third"]
 
 
-def test_regrade_grades_again(runs, tool_env):
-    before = runs["results"]["c_reference"]["run"]
-    out = run_grader("autograde", runs["course"], *LIMITS, "--regrade", "--student", "c_reference",
-                     env=tool_env).stdout
-    assert "[1/1] c_reference" in out
-    assert _results(runs["course"])["c_reference"]["run"] != before
-
-
 def test_graded(runs):
     result, row = runs["results"]["c_reference"], runs["rows"]["c_reference"]
     assert result["status"] == "graded" and result["limits"] == [] and result["crosscheck"]["score"] == 10
@@ -167,7 +159,7 @@ def test_wall_time_is_a_students_outcome(runs):
     result, row = runs["results"]["x_hang"], runs["rows"]["x_hang"]
     assert result["status"] == "timeout" and result["nbgrader_cells"] is None
     assert result["crosscheck"]["status"] == "timeout" and row["auto_score"] == "0"   # the cross-check scored it
-    assert "wall-time limit 60 s exceeded" in row["review"]
+    assert "wall-time limit 45 s exceeded" in row["review"]
 
 
 def test_a_dead_worker_costs_only_its_student(runs):
