@@ -91,8 +91,9 @@ except OSError as error:
 def sample_peak(root: int, folder: Path, stop: threading.Event, peak: dict) -> None:
     """The largest memory, task count and host-folder size seen below ``root``, every 10 ms."""
     while not stop.is_set():
-        memory, _, tasks = lim.usage(root)
-        for key, value in (("memory", memory), ("processes", tasks), ("disk", lim.folder_size(folder))):
+        used = lim.usage(root)
+        memory = lim.proportional_memory(root) if used["memory"] else 0
+        for key, value in (("memory", memory), ("processes", used["tasks"]), ("disk", lim.folder_size(folder))):
             peak[key] = max(peak.get(key, 0), value)
         time.sleep(0.01)
 

@@ -200,34 +200,54 @@ def descendants(root: int) -> list[int]:
     return found
 
 
-def _process_usage(pid: int) -> tuple[int, int, int]:
-    """(anonymous memory, data segment) in bytes and threads of one process; zeros once it is gone."""
+def _status(pid: int) -> dict[str, int]:
+    """``RssAnon`` and ``VmData`` in bytes and ``Threads`` of one process (zeros once it is gone).
+
+    These are counters the kernel keeps: cheap to read however large the process.
+    """
     try:
         with open(f"/proc/{pid}/status") as handle:
             fields = dict(line.split(":", 1) for line in handle if ":" in line)
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as handle:
-                rollup = dict(line.split(":", 1) for line in handle if ":" in line)
-            anon = rollup.get("Pss_Anon") or fields.get("RssAnon", "0 kB")
-        except OSError:
-            anon = fields.get("RssAnon", "0 kB")
-        data = fields.get("VmData", "0 kB")
-        return int(anon.split()[0]) * 1024, int(data.split()[0]) * 1024, int(fields.get("Threads", "0"))
-    except (OSError, ValueError):
-        return 0, 0, 0
+        return {"anon": int(fields["RssAnon"].split()[0]) * 1024, "data": int(fields["VmData"].split()[0]) * 1024,
+                "threads": int(fields["Threads"])}
+    except (OSError, KeyError, ValueError):
+        return {"anon": 0, "data": 0, "threads": 0}
 
 
-def usage(root: int) -> tuple[int, int, int]:
-    """(anonymous memory, largest data segment) in bytes and tasks of every process below ``root``.
+def _proportional_anon(pid: int) -> int:
+    """Anonymous memory of one process, pages shared with forked relatives divided among them."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            rollup = dict(line.split(":", 1) for line in handle if ":" in line)
+        return int(rollup["Pss_Anon"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return _status(pid)["anon"]
 
-    Memory is the proportional share (``Pss_Anon``), so the pages a forked child
-    shares with its parent count once. The data segment is what ``RLIMIT_DATA`` caps.
+
+def usage(root: int) -> dict[str, int]:
+    """What every process below ``root`` uses together.
+
+    ``memory``: anonymous memory in bytes, ``largest_data``: the largest data
+    segment of one process (what ``RLIMIT_DATA`` caps), ``tasks``: processes and
+    threads. ``memory`` counts a page that forked processes share once for each
+    (an upper bound, from counters); :func:`proportional_memory` divides it.
     """
-    memory = largest = tasks = 0
+    total = {"memory": 0, "largest_data": 0, "tasks": 0}
     for pid in descendants(root):
-        anon, data, threads = _process_usage(pid)
-        memory, largest, tasks = memory + anon, max(largest, data), tasks + threads
-    return memory, largest, tasks
+        status = _status(pid)
+        total["memory"] += status["anon"]
+        total["largest_data"] = max(total["largest_data"], status["data"])
+        total["tasks"] += status["threads"]
+    return total
+
+
+def proportional_memory(root: int) -> int:
+    """Anonymous memory of every process below ``root``, shared pages counted once (``Pss_Anon``).
+
+    Exact but slower than :func:`usage` (it walks the page tables), so the
+    watchdog asks only when the upper bound is over the limit.
+    """
+    return sum(_proportional_anon(pid) for pid in descendants(root))
 
 
 def folder_size(folder) -> int:
@@ -253,6 +273,8 @@ class Watchdog(threading.Thread):
     Polls every ``interval`` seconds: the anonymous memory (proportional share,
     so forked copies are not counted twice) and the number of tasks of all
     descendants of ``root``, and the size of ``folders`` (writable host folders).
+    A poll reads the kernel's counters; the page-table walk behind the
+    proportional share runs only when the counters say the limit may be broken.
     On a breach it SIGKILLs the descendants (the sandbox's PID namespace dies
     with its first process) and records the limit in :attr:`events`.
     ``root`` itself (the grading worker) is never touched.
@@ -269,11 +291,11 @@ class Watchdog(threading.Thread):
 
     def check(self) -> str | None:
         """The limit the processes below ``root`` break right now, if any (one poll)."""
-        memory, largest, tasks = usage(self.root)
-        self.largest_data = max(self.largest_data, largest)
-        if memory > self.limits.memory:
+        used = usage(self.root)
+        self.largest_data = max(self.largest_data, used["largest_data"])
+        if used["memory"] > self.limits.memory and proportional_memory(self.root) > self.limits.memory:
             return "memory"
-        if tasks > self.limits.processes:
+        if used["tasks"] > self.limits.processes:
             return "processes"
         if any(folder_size(folder) > self.limits.disk for folder in self.folders):
             return "disk"

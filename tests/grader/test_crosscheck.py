@@ -89,3 +89,13 @@ def compute_gradcam(model, img_array, last_conv_layer_name="last_conv_layer", cl
 '''
     result = crosscheck.check_notebook(_notebook(hang), prepared, timeout=25)
     assert result["status"] == "timeout" and result["score"] == 0
+
+
+def test_a_crashing_child_reports_without_tensorflow_noise(prepared):
+    """The child's log starts with TensorFlow's absl start-up lines; the student's message must not."""
+    from variants import OUTCOMES
+    result = crosscheck.check_notebook(_notebook(OUTCOMES["x_crosscheck_crash"]), prepared, timeout=120)
+    assert result["status"] == "exit-3" and result["score"] == 0
+    for message in result["messages"].values():
+        assert message.startswith("[model=") and "exit-3" in message
+        assert not any(noise in message for noise in ("I0000", "oneDNN", "cpu_feature_guard", "absl")), message
