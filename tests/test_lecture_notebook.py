@@ -60,11 +60,17 @@ def test_lecture_cells_run_unchanged(isolated_folders, chest_npz, tmp_path):
         cells=[nbformat.v4.new_code_cell(source) for source in [SETUP] + LECTURE_CELLS])
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
+    check_lecture_outputs(notebook)
+
+
+def check_lecture_outputs(notebook):
+    """The set-up cell, then LECTURE_CELLS, ran without errors and showed what the lecture shows."""
     outputs = [cell.outputs for cell in notebook.cells]
     assert not [o for cell in outputs for o in cell if o.output_type == "error"]
     text = lambda cell: "".join(o.get("text", "") for o in cell)  # noqa: E731
+    assert "✓ セットアップが完了しました。" in text(outputs[0])
     assert "✓ 訓練データ: (2000, 28, 28, 3)" in text(outputs[1])
     assert "{'0': 'normal', '1': 'abnormal'}" in text(outputs[1])
     assert "Epoch 5/5" in text(outputs[2])
-    for figure_cell in outputs[3:]:
+    for figure_cell in outputs[3:1 + len(LECTURE_CELLS)]:  # the three Grad-CAM cells
         assert any("image/png" in o.get("data", {}) for o in figure_cell)
