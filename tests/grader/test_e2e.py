@@ -151,6 +151,7 @@ def test_feedback_has_no_hidden_tests(graded):
         text = page.read_text(encoding="utf-8")
         assert leaks_in_feedback(text) == [], page
         assert "compute_gradcam" in text
+        assert not any(noise in text for noise in ("I0000", "oneDNN", "cpu_feature_guard")), page   # TF start-up
 
 
 def test_report(graded, spec):
