@@ -51,16 +51,22 @@ exercise_logic.show_gradcam_comparison(
 # 例：10症例目の画像を試してみてください
 exercise_logic.show_gradcam(model, x_test[10])""",
 ]
+# The kit's addition to the lecture (needs the ``demo`` extra, i.e. Gradio).
+EXPLORE_CELL = """\
+# 自分のモデルをブラウザで調べる（エクスプローラー・手法の比較・サニティチェック）
+demo = exercise_logic.explore(model, x_test[:16], y_test[:16])"""
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_lecture_cells_run_unchanged(isolated_folders, chest_npz, tmp_path):
     shutil.copy(chest_npz, isolated_folders / "chestmnist.npz")
     notebook = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell(source) for source in [SETUP] + LECTURE_CELLS])
+        cells=[nbformat.v4.new_code_cell(source) for source in [SETUP] + LECTURE_CELLS + [EXPLORE_CELL]])
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     check_lecture_outputs(notebook)
+    # The explorer opens inline, in the cell's output (the page itself: tests/demo/test_explore_notebook.py).
+    assert any("<iframe" in o.get("data", {}).get("text/html", "") for o in notebook.cells[-1].outputs)
 
 
 def check_lecture_outputs(notebook):

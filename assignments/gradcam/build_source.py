@@ -281,6 +281,13 @@ plt.show()'''
 
 USE_REFERENCE = '''el.show_gradcam_comparison(model, x_test[:8], cols=4)'''
 
+USE_EXPLORE = '''# このモデルをブラウザで調べる（クラス・層・手法を変える、手法の比較、サニティチェック）
+# Explore this model interactively: classes, layers, methods, method comparison, sanity check
+try:
+    el.explore(model, x_test[:16], y_test[:16])
+except ImportError as error:  # Gradio is not installed here: the message says how to add it
+    print(error)'''
+
 QUIET = "warnings.simplefilter(\"ignore\")  # any stderr output would fail this test cell under nbgrader\n"
 
 VISIBLE = {
@@ -354,7 +361,7 @@ def build(lang: str):
         source = QUIET + VISIBLE[grade_id] + "\n\n" + spec.hidden_block(grade_id)
         cells.append(_nbgrader(new_code_cell(source), grade_id, grade=True, locked=True, points=points))
     cells += [new_markdown_cell(T["use"][lang]), new_code_cell(USE), new_code_cell(USE_REFERENCE),
-              new_markdown_cell(T["discuss"][lang])]
+              new_code_cell(USE_EXPLORE), new_markdown_cell(T["discuss"][lang])]
     for grade_id, points in spec.MANUAL_CELLS.items():
         cells.append(_nbgrader(new_markdown_cell(T[grade_id][lang]), grade_id + "_question", locked=True))
         answer = "### BEGIN SOLUTION\n" + ANSWERS[grade_id][lang] + "\n### END SOLUTION"
