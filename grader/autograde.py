@@ -35,6 +35,7 @@ from . import results as store
 from .course import CourseError, check_course, state_dir, tool_env
 from .limits import Limits, charge, reason
 from .paths import REPO, load_spec
+from .sandbox import STUDENT_ENV
 from .worker import FATAL, MARKER
 
 
@@ -167,14 +168,19 @@ def autograde(course: Path, *, workers: int | None = None, limits: Limits | None
         return _run_pool(course, jobs, workers, limits, cell_timeout, progress)
 
 
-def _run_pool(course, jobs, workers, limits, cell_timeout, progress) -> list[dict]:
-    cores = os.cpu_count() or 1
-    workers = max(1, min(workers or cores, len(jobs)))
-    threads = str(max(1, cores // workers))
+def worker_env(workers: int, limits: Limits, cell_timeout: int | None = None) -> dict:
+    """The environment of the grading workers, which their kernels and cross-checks inherit unsandboxed."""
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
     env = dict(tool_env(), OMP_NUM_THREADS=threads, TF_NUM_INTRAOP_THREADS=threads,
-               TF_NUM_INTEROP_THREADS="1", GRADER_LIMITS=limits.to_env())
+               TF_NUM_INTEROP_THREADS="1", GRADER_LIMITS=limits.to_env(), **STUDENT_ENV)
     if cell_timeout:
         env["GRADER_CELL_TIMEOUT"] = str(cell_timeout)
+    return env
+
+
+def _run_pool(course, jobs, workers, limits, cell_timeout, progress) -> list[dict]:
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    env = worker_env(workers, limits, cell_timeout)
     total = len(jobs)
     progress(f"autograding {total} submission(s) with {workers} worker(s) / "
              f"{total} 件を {workers} 並列で採点します")

@@ -198,7 +198,7 @@ def run_student(source: str, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT
         else:
             argv = command
             full_env = {k: v for k, v in os.environ.items() if not k.startswith("NBGRADER")}
-            full_env.update(child_env)
+            full_env.update(child_env, **sandbox.STUDENT_ENV)
         # The child's output goes to a file, not a pipe: what it may write there is
         # bounded by its disk limit (RLIMIT_FSIZE), never by the grader's memory.
         with open(work / "child.log", "wb") as log_file:

@@ -33,6 +33,9 @@ else:               # run as the kernel launcher script (see the bottom): grader
 LIBRARY = Path(__file__).resolve().parents[1] / "exercise_logic"
 ENV_CACHE = "GRADER_SANDBOX_CACHE"      # read-only model cache for the notebook's training cell
 ENV_OFF = "GRADER_NO_SANDBOX"           # "1": run unsandboxed (tests of the fallback only)
+# The environment of every process that runs student code, sandboxed or not:
+# Step 4's ``exercise_logic.explore(...)`` prints a note instead of starting a server.
+STUDENT_ENV = {"EXERCISE_LOGIC_EXPLORE": "off"}
 
 
 class SandboxUnavailable(RuntimeError):
@@ -126,7 +129,7 @@ def sandboxed(command: list[str], *, cwd: str, readonly: list[str] = (), writabl
     argv += ["--remount-ro", "/", "--chdir", cwd, "--clearenv"]
     base_env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
                 "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
-                "PYTHONDONTWRITEBYTECODE": "1"}
+                "PYTHONDONTWRITEBYTECODE": "1", **STUDENT_ENV}
     for key in ("OMP_NUM_THREADS", "TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS"):
         if os.environ.get(key):
             base_env[key] = os.environ[key]

@@ -99,3 +99,17 @@ def test_a_crashing_child_reports_without_tensorflow_noise(prepared):
     for message in result["messages"].values():
         assert message.startswith("[model=") and "exit-3" in message
         assert not any(noise in message for noise in ("I0000", "oneDNN", "cpu_feature_guard", "absl")), message
+
+
+@pytest.mark.parametrize("use_sandbox", [pytest.param(True, marks=needs_bwrap), False])
+def test_crosscheck_child_runs_with_the_explorer_off(prepared, monkeypatch, use_sandbox):
+    """Step 4's explore() call must never start a server while grading, sandboxed or not."""
+    monkeypatch.delenv("EXERCISE_LOGIC_EXPLORE", raising=False)
+    probe = VARIANTS["c_reference"] + '''
+class _Probe:
+    import os as _os
+    if _os.environ.get("EXERCISE_LOGIC_EXPLORE") != "off":
+        raise RuntimeError("the explorer is on")
+'''
+    result = crosscheck.check_notebook(_notebook(probe), prepared, timeout=120, use_sandbox=use_sandbox)
+    assert result["score"] == 10, result["messages"]

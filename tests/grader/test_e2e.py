@@ -141,6 +141,7 @@ def test_snooping_finds_nothing(graded):
     assert "gradebook" not in found and "source" not in found and "solution_cell" not in found
     assert IDS["c_reference"] not in found                # other students' work
     assert "NETWORK: []" in line and "GRADING_ENV: []" in line
+    assert line.endswith("EXPLORE: off")                  # Step 4's explore() starts no server while grading
 
 
 def test_feedback_has_no_hidden_tests(graded):

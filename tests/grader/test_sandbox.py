@@ -28,14 +28,16 @@ def test_sandbox_hides_files_network_and_environment(tmp_path, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.delenv("EXERCISE_LOGIC_EXPLORE", raising=False)
     code = ("import os, socket; "
             f"print([p for p in ({str(course / 'gradebook.db')!r}, {str(secret)!r}, {str(solution)!r}, "
             f"{str(REPO / 'assignments')!r}) if os.path.exists(p)]); "
-            "print([n for _, n in socket.if_nameindex()], 'NBGRADER_EXECUTION' in os.environ); "
+            "print([n for _, n in socket.if_nameindex()], 'NBGRADER_EXECUTION' in os.environ, "
+            "os.environ.get('EXERCISE_LOGIC_EXPLORE')); "
             "open('out.txt', 'w').write('ok')")
     done = _run(code, work)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["[]", "['lo'] False"]
+    assert done.stdout.splitlines() == ["[]", "['lo'] False off"]       # explore() starts no server
     assert (work / "out.txt").read_text() == "ok"
 
 
@@ -86,3 +88,11 @@ def test_kernel_spec_uses_the_sandbox(tmp_path):
     for needle in ("raise_on_iopub_timeout = False", "timeout_func", 'transport = "ipc"', "StripTracebacks",
                    "ClearHiddenTests"):
         assert needle in config
+
+
+def test_grading_workers_pass_the_explorer_switch_to_unsandboxed_kernels(monkeypatch):
+    """Without the sandbox, the kernel (nbgrader's python3) and the cross-check inherit the worker's environment."""
+    from grader.autograde import worker_env
+    monkeypatch.delenv("EXERCISE_LOGIC_EXPLORE", raising=False)
+    env = worker_env(2, Limits(), cell_timeout=10)
+    assert env["EXERCISE_LOGIC_EXPLORE"] == "off" and env["GRADER_CELL_TIMEOUT"] == "10"

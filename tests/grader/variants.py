@@ -231,7 +231,8 @@ for _pattern in ["../../../gradebook.db", "../../../source/*/*.ipynb", "../../..
             pass
 import socket
 _network = [name for _, name in socket.if_nameindex() if name != "lo"]
-print("SNOOPED:", _found, "NETWORK:", _network, "GRADING_ENV:", sorted(k for k in os.environ if "NBGRADER" in k))
+print("SNOOPED:", _found, "NETWORK:", _network, "GRADING_ENV:", sorted(k for k in os.environ if "NBGRADER" in k),
+      "EXPLORE:", os.environ.get("EXERCISE_LOGIC_EXPLORE"))
 '''.replace("SOLUTION_FILE", repr(str(ROOT / "assignments" / "gradcam" / "solution_cell.py")))
 
 ALL_CELLS = tuple(TEST_CELLS)
