@@ -60,14 +60,15 @@ import os as _os
 _seen = [p for p in ({str(secret)!r}, {str(prepared / "references.npz")!r}, {str(REPO / "assignments")!r})
          if _os.path.exists(p)]
 if _seen or "NBGRADER_EXECUTION" in _os.environ:
-    raise RuntimeError("SEEN " + repr(_seen))
+    _os._exit(5)
 '''
-    # the probe runs at class-definition time, which the filter keeps
+    # the probe runs at class-definition time, which the filter keeps; an exception there would only be
+    # reported (compute_gradcam is defined already), so the probe ends the child instead
     probe = probe.replace("\nimport os as _os", "\nclass _Probe:\n    import os as _os").replace(
         "\n_seen =", "\n    _seen =").replace("\nif _seen", "\n    if _seen").replace(
-        "\n    raise RuntimeError", "\n        raise RuntimeError")
+        "\n    _os._exit", "\n        _os._exit")
     result = crosscheck.check_notebook(_notebook(probe), prepared, timeout=120, use_sandbox=True)
-    assert result["score"] == 10, result["messages"]
+    assert result["status"] == "ok" and result["score"] == 10, result["messages"]
 
 
 def test_crosscheck_kills_a_hang_inside_tensorflow(prepared):
@@ -109,7 +110,7 @@ def test_crosscheck_child_runs_with_the_explorer_off(prepared, monkeypatch, use_
 class _Probe:
     import os as _os
     if _os.environ.get("EXERCISE_LOGIC_EXPLORE") != "off":
-        raise RuntimeError("the explorer is on")
+        _os._exit(5)
 '''
     result = crosscheck.check_notebook(_notebook(probe), prepared, timeout=120, use_sandbox=use_sandbox)
-    assert result["score"] == 10, result["messages"]
+    assert result["status"] == "ok" and result["score"] == 10, result["messages"]
