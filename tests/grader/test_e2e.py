@@ -144,6 +144,14 @@ def test_snooping_finds_nothing(graded):
     assert line.endswith("EXPLORE: off")                  # Step 4's explore() starts no server while grading
 
 
+def test_grading_starts_no_explorer_server(graded):
+    """Step 4 calls exercise_logic.explore(...): in the grading kernel it only prints a note."""
+    notebook = graded["course"] / f"autograded/{IDS['c_reference']}/gradcam_en/gradcam.ipynb"
+    (cell,) = [c for c in json.loads(notebook.read_text())["cells"] if "el.explore(" in "".join(c["source"])]
+    outputs = json.dumps(cell["outputs"])
+    assert "EXERCISE_LOGIC_EXPLORE=off" in outputs and "http" not in outputs and "iframe" not in outputs, outputs
+
+
 def test_feedback_has_no_hidden_tests(graded):
     from grader.report import leaks_in_feedback
     pages = list((graded["course"] / "feedback_html").glob("*.html"))
