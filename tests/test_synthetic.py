@@ -69,7 +69,7 @@ def test_same_seed_is_bit_identical_and_other_seed_differs():
 
 @pytest.mark.parametrize("size", SYNTHETIC_SIZES)
 def test_shapes_dtypes_and_ranges(size):
-    n = 70 if size == 128 else 12          # 70 > one 128x128 chunk: exercises chunking
+    n = 70 if size == 128 else 12          # 70 > one 128x128 chunk (12 > 224x224's): exercises chunking
     data = generate_chest_xrays(n, size=size, seed=0, marker_strength=0.5)
     assert isinstance(data, SyntheticXrays) and len(data) == n
     assert data.images.shape == (n, size, size) and data.images.dtype == np.uint8
@@ -223,7 +223,7 @@ def test_invalid_arguments_raise_value_error(kwargs, name):
 
 
 def test_invalid_split_arguments_and_sizes_name_the_allowed_values():
-    with pytest.raises(ValueError, match=r"size must be one of \(28, 64, 128\), got 100"):
+    with pytest.raises(ValueError, match=r"size must be one of \(28, 64, 128, 224\), got 100"):
         generate_splits(size=100)
     with pytest.raises(ValueError, match="n_val"):
         generate_splits(n_val=-5)
@@ -231,3 +231,14 @@ def test_invalid_split_arguments_and_sizes_name_the_allowed_values():
         generate_splits(marker_strength=2.0)
     with pytest.raises(ValueError, match="size"):
         marker_region(27)
+
+
+def test_packed_masks_are_the_masks_bit_packed_chunk_by_chunk():
+    plain = generate_splits(size=224, seed=4, n_train=25, n_val=2, n_test=3)
+    packed = generate_splits(size=224, seed=4, n_train=25, n_val=2, n_test=3, packed_masks=True)
+    for name in plain:
+        np.testing.assert_array_equal(packed[name].images, plain[name].images)
+        assert packed[name].masks.shape == (len(plain[name]), 224, 28)
+        np.testing.assert_array_equal(np.unpackbits(packed[name].masks, axis=-1).astype(bool),
+                                      plain[name].masks)
+    assert plain["train"].masks.any()
