@@ -12,15 +12,18 @@ case in a fresh child process and reads its peak resident memory (Linux
   batch, from the compressed ``.npz`` (pixels decoded once per split);
 - ``streamed-mmap``: the same from an uncompressed ``.npz`` (memory-mapped).
 
-Each case also runs on a tiny file of the same size (32 images per split):
-that peak is the case's fixed overhead (TensorFlow, the model and its
-optimiser, compiled functions, one batch). The table gives the peak rise
+Each case also runs on a small file of the same size that fills four batches
+of every kind: that peak is the case's fixed overhead (TensorFlow, the model
+and its optimiser, compiled functions, the batches' working memory, the
+allocators' steady state). The table gives the peak rise
 over the process's memory after ``import exercise_logic``, its ratio to the
 uint8 pixels of the splits, and the same ratio after subtracting the
 overhead (the target: <= 1.5), plus load time, the first training epoch
 (including tracing) and Grad-CAM throughput on the test split.
 
-    python bench/memory_scaling.py [--sizes 28 64 128 224] [--images 4000] [--model deeper]
+    python bench/memory_scaling.py [--sizes 28 64 128 224] [--images 4000] [--min-megabytes 20] [--model deeper]
+
+Linux only (it reads /proc/self/status).
 """
 from __future__ import annotations
 
@@ -37,7 +40,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 CASES = ("in-memory", "streamed", "streamed-mmap")
 SPLIT_SHARES = {"train": 0.7, "val": 0.1, "test": 0.2}
-TINY = 32  # images per split of the overhead run
 
 
 def _status(field: str) -> int:
@@ -114,18 +116,24 @@ def child(case, root, size, model_type, batch_size) -> dict:
     return json.loads(lines[-1])
 
 
-def write_files(folder: Path, size: int, images: int):
-    """(compressed root, uncompressed root, tiny root) holding chestmnist_<size>.npz."""
+def write_files(folder: Path, size: int, images: int, training_batch: int):
+    """Folders 'compressed', 'uncompressed' and 'small' holding chestmnist_<size>.npz."""
     import exercise_logic as el
+    from exercise_logic.data.npz_format import read_medmnist_npz, write_medmnist_npz
+    from exercise_logic.streaming import scaled_batch_size
 
-    counts = {f"n_{split}": max(1, round(images * share)) for split, share in SPLIT_SHARES.items()}
-    roots = {kind: folder / kind for kind in ("compressed", "uncompressed", "tiny")}
+    roots = {kind: folder / kind for kind in ("compressed", "uncompressed", "small")}
     name = f"chestmnist_{size}.npz" if size != 28 else "chestmnist.npz"
-    for kind, root in roots.items():
-        if not (root / name).exists():
-            sizes = {key: TINY for key in counts} if kind == "tiny" else counts
-            el.write_synthetic_npz(root / name, size=size, findings=14, compressed=kind != "uncompressed",
-                                   **sizes)
+    if not (roots["compressed"] / name).exists():
+        counts = {f"n_{split}": max(1, round(images * share)) for split, share in SPLIT_SHARES.items()}
+        el.write_synthetic_npz(roots["compressed"] / name, size=size, findings=14, **counts)
+    if not (roots["uncompressed"] / name).exists():
+        write_medmnist_npz(roots["uncompressed"] / name, read_medmnist_npz(roots["compressed"] / name),
+                           compressed=False)
+    if not (roots["small"] / name).exists():
+        predicting = 4 * scaled_batch_size(256, (size, size))  # four batches of evaluation and Grad-CAM
+        el.write_synthetic_npz(roots["small"] / name, size=size, findings=14, seed=1,
+                               n_train=max(predicting, 4 * training_batch), n_val=predicting, n_test=predicting)
     return roots
 
 
@@ -133,6 +141,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[28, 64, 128, 224])
     parser.add_argument("--images", type=int, default=4000, help="images per size, all splits together")
+    parser.add_argument("--min-megabytes", type=float, default=20,
+                        help="more images at small sizes, up to this many MB of pixels (a measurable ratio)")
     parser.add_argument("--model", default="deeper", choices=("simple", "deeper"))
     parser.add_argument("--batch-size", type=int, default=None, help="training batch (default the model's)")
     parser.add_argument("--folder", type=Path, default=None, help="keep the data files here (default a temp folder)")
@@ -148,24 +158,26 @@ def main():
     rows = []
     for size in args.sizes:
         started = time.perf_counter()
-        roots = write_files(folder / str(size), size, args.images)
+        images = max(args.images, round(args.min_megabytes * 1e6 / size ** 2))
+        roots = write_files(folder / str(size), size, images, batch_size)
         print(f"[{size} px] data files written in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         for case in CASES:
             root = roots["uncompressed" if case == "streamed-mmap" else "compressed"]
             measured = child(case, root, size, args.model, batch_size)
-            overhead = child(case, roots["tiny"], size, args.model, batch_size)["rise"]
+            overhead = child(case, roots["small"], size, args.model, batch_size)["rise"]
             measured["overhead"] = overhead
             rows.append(measured)
             print(f"[{size} px] {case}: {json.dumps(measured)}", file=sys.stderr)
 
     print(f"\nPeak memory by image size: {args.model} CNN, 1 epoch at batch {batch_size}, Grad-CAM on the test "
-          f"split; {args.images} images per size ({', '.join(f'{k} {v:.0%}' for k, v in SPLIT_SHARES.items())})\n")
-    print("| size | path | uint8 pixels | peak rise | rise / pixels | fixed overhead | (rise - overhead) / pixels "
-          "| load | 1st epoch | Grad-CAM |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          f"split; at least {args.images} images and {args.min_megabytes:.0f} MB of pixels per size "
+          f"({', '.join(f'{k} {v:.0%}' for k, v in SPLIT_SHARES.items())})\n")
+    print("| size | path | images | uint8 pixels | peak rise | rise / pixels | fixed overhead "
+          "| (rise - overhead) / pixels | load | 1st epoch | Grad-CAM |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         pixels = row["pixels"]
-        print(f"| {row['size']} | {row['case']} | {pixels / 1e6:.0f} MB | {row['rise'] / 1e6:.0f} MB | "
+        print(f"| {row['size']} | {row['case']} | {row['images']} | {pixels / 1e6:.0f} MB | {row['rise'] / 1e6:.0f} MB | "
               f"{row['rise'] / pixels:.1f}x | {row['overhead'] / 1e6:.0f} MB | "
               f"{(row['rise'] - row['overhead']) / pixels:.2f}x | {row['load_s']:.1f} s | "
               f"{row['epoch_s']:.1f} s | {row['gradcam_per_s']:.0f} images/s |")

@@ -79,7 +79,7 @@ def test_memory_limit_refuses_whole_conversions_before_allocating(monkeypatch):
         np.asarray(images)
     message = str(refused.value)
     assert "1.9 MB" in message and "1.0 MB" in message and "(28, 28, 3)" in message
-    assert "メモリが足りません" in message and "batches" in message
+    assert "メモリが足りません" in message and "images[start:stop]" in message and "train_or_load" in message
     assert images[:2].shape == (2, 28, 28, 3)  # one batch fits, the whole split does not
     with pytest.raises(InsufficientMemoryError):
         images[:150]  # 1.4 MB

@@ -202,10 +202,14 @@ def load_and_preprocess(data_flag: str = "pathmnist", as_rgb: bool = True,
     """
     binary = binary_classification and data_flag != SYNTHETIC
     dataset = load_dataset(data_flag, size, as_rgb=as_rgb, binary_classification=binary)
+    loader = f"load_dataset({data_flag!r}, size={size}{', binary_classification=True' if binary else ''})"
     check_fits(dataset.train.images.nbytes + dataset.test.images.nbytes,
-               f"the float32 arrays of {data_flag!r} at {size} px (x_train and x_test)",
-               f"load_dataset({data_flag!r}, size={size}{', binary_classification=True' if binary else ''}), "
-               "whose streamed splits train_or_load, evaluate and gradcam read batch by batch")
+               {"ja": f"{data_flag} の {size} px の float32 配列（x_train と x_test）",
+                "en": f"the float32 arrays of {data_flag!r} at {size} px (x_train and x_test)"},
+               {"ja": f"{loader} を使ってください。画像を uint8 のまま保ち、1 バッチずつ変換します"
+                      "（train_or_load、evaluate、gradcam はその分割をそのまま受け取ります）。",
+                "en": f"use {loader}: it keeps the images as uint8 and converts them a batch at a time "
+                      "(train_or_load, evaluate and gradcam take its splits as they are)."})
     if binary:
         y_train, y_test = dataset.train.labels, dataset.test.labels
         print("[情報] 二値分類に変換しました: 正常 vs 異常 / converted to binary: normal vs abnormal")

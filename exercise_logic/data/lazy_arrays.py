@@ -70,7 +70,7 @@ class LazyRows:
     """
 
     dtype = np.dtype(np.float32)
-    what = "arrays"
+    what, what_ja = "arrays", "配列"
 
     def __init__(self, store, rows=None):
         self.store = store
@@ -132,7 +132,8 @@ class LazyRows:
         single = np.ndim(stored) == len(self.store.shape) - 1
         stored = stored[np.newaxis] if single else stored
         check_fits(len(stored) * int(np.prod(self.row_shape)) * self.dtype.itemsize,
-                   f"{len(stored)} decoded {self.what}", "smaller slices (a batch at a time)")
+                   {"ja": f"{self.what_ja} {len(stored)} 件の変換", "en": f"{len(stored)} decoded {self.what}"},
+                   {"ja": "少しずつ（1 バッチずつ）取り出してください。", "en": "take smaller slices, a batch at a time."})
         decoded = self.decode(stored)
         decoded = decoded[0] if single else decoded
         return decoded[rest] if single or not rest else decoded[(slice(None),) + rest]
@@ -140,8 +141,13 @@ class LazyRows:
     def __array__(self, dtype=None, copy=None):
         if copy is False:
             raise ValueError(f"a {type(self).__name__} cannot become an array without decoding (a copy)")
-        check_fits(self.nbytes, f"all {len(self)} decoded {self.what} of shape {self.shape[1:]}",
-                   "batches: images[start:stop] or the library's functions, which stream")
+        check_fits(self.nbytes,
+                   {"ja": f"{self.what_ja} {len(self)} 件（形 {self.shape[1:]}）すべての変換",
+                    "en": f"all {len(self)} decoded {self.what} of shape {self.shape[1:]}"},
+                   {"ja": "images[start:stop] で 1 バッチずつ取り出すか、バッチ単位で読むライブラリの関数"
+                          "（train_or_load、evaluate、gradcam など）にそのまま渡してください。",
+                    "en": "read batches (images[start:stop]) or pass them as they are to the library's "
+                          "functions (train_or_load, evaluate, gradcam...), which read them batch by batch."})
         decoded = self.decode(self._stored(slice(None)))
         return decoded if dtype is None else decoded.astype(dtype, copy=False)
 
@@ -173,7 +179,7 @@ class StreamedImages(LazyRows):
     kept, so each call converts again.
     """
 
-    what = "images"
+    what, what_ja = "images", "画像"
 
     def __init__(self, pixels, as_rgb: bool = True, rows=None):
         if pixels.dtype != np.uint8 or pixels.ndim not in (3, 4):
@@ -206,7 +212,7 @@ class PackedMasks(LazyRows):
     """Boolean masks ``(N, H, W)`` stored one bit per pixel (``numpy.packbits`` along W)."""
 
     dtype = np.dtype(bool)
-    what = "masks"
+    what, what_ja = "masks", "マスク"
 
     def __init__(self, packed, width: int, rows=None):
         super().__init__(packed, rows)

@@ -73,24 +73,22 @@ def describe_bytes(count: int) -> str:
     return f"{count / 1e9:.2f} GB" if count >= 1e9 else f"{count / 1e6:.1f} MB"
 
 
-def check_fits(needed: int, what: str, instead: str) -> None:
+def check_fits(needed: int, what: dict, instead: dict) -> None:
     """Raise :class:`InsufficientMemoryError` if ``needed`` bytes exceed the memory available.
 
     Parameters
     ----------
     needed : int
         Bytes the allocation would take.
-    what : str
-        What would be allocated, for the message (e.g. "float32 RGB copies of
-        chestmnist at 128 px (train + test)").
-    instead : str
-        What to use instead, for the message.
+    what, instead : dict of str to str
+        What would be allocated and what to use instead, in Japanese (``'ja'``)
+        and English (``'en'``), for the message (Japanese first).
     """
     available = available_memory()
     if available is None or needed <= available:
         return
     raise InsufficientMemoryError(
-        f"メモリが足りません: {what} に約 {describe_bytes(needed)} 必要ですが、使えるメモリは "
-        f"{describe_bytes(available)} です。代わりに {instead} を使ってください。 / "
-        f"Not enough memory: {what} would need about {describe_bytes(needed)}, but only "
-        f"{describe_bytes(available)} is available. Use {instead} instead.")
+        f"メモリが足りません: {what['ja']}に約 {describe_bytes(needed)} 必要ですが、使えるメモリは "
+        f"{describe_bytes(available)} です。代わりに {instead['ja']} / "
+        f"Not enough memory: {what['en']} would need about {describe_bytes(needed)}, but only "
+        f"{describe_bytes(available)} is available. Instead, {instead['en']}")
