@@ -1,28 +1,34 @@
 # The two commands of a fresh clone:
-#   make demo   install everything into .venv and open the Grad-CAM explorer
+#   make demo   install the kit and the explorer (.[cpu,demo]) into .venv and open the explorer
 #   make test   install the test dependencies too and run the whole test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install install-test system-packages
+.PHONY: demo test colab-check install install-test system-packages
 demo: install
 	$(BIN)/python -m demo
 
 test: install-test
 	$(BIN)/python -m pytest -q
 
+# The slow, faithful form of tests/packaging/test_colab_like.py: every Colab-like
+# environment is built from scratch and pip installs from the package index.
+colab-check: install-test
+	EXERCISE_LOGIC_COLAB_FAITHFUL=1 $(BIN)/python -m pytest -q tests/packaging/test_colab_like.py
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test system-packages
 
-$(VENV)/.installed: requirements.txt requirements-medmnist.txt pyproject.toml
+# Dependencies come from pyproject.toml's extras (see requirements*.txt):
+# make demo installs .[cpu,demo], make test .[cpu,demo,grader,test].
+$(VENV)/.installed: pyproject.toml requirements.txt requirements-medmnist.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	$(PIP) -r requirements.txt
 	# medmnist's own requirements pull in PyTorch: only its metadata is used
 	$(PIP) --no-deps -r requirements-medmnist.txt
-	$(PIP) --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt

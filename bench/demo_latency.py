@@ -14,10 +14,10 @@ in this process (``cam_engine(...).explain`` on the same image, and the whole
 handler with preprocessing, rendering and the PNG), so the UI's overhead is
 visible. ``gradio_client`` is not used for timing: it polls for ~200 ms per call.
 
-Usage (from the repository root; the lock shares the 2 cores politely)::
+Usage (from the repository root)::
 
-    flock /tmp/tf.lock .venv/bin/python bench/demo_latency.py
-    flock /tmp/tf.lock .venv/bin/python bench/demo_latency.py --requests 100 --clients 20 --per-client 10
+    .venv/bin/python bench/demo_latency.py
+    .venv/bin/python bench/demo_latency.py --requests 100 --clients 20 --per-client 10
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,17 +42,13 @@ import httpx
 import numpy as np
 from PIL import Image
 
+from demo.server_process import start_demo
+
 
 def percentiles(seconds) -> str:
     values = np.asarray(seconds) * 1000
     return (f"p50 {np.percentile(values, 50):7.1f} ms  p95 {np.percentile(values, 95):7.1f} ms  "
             f"max {values.max():7.1f} ms  (n={len(values)})")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def upload(http: httpx.Client, base: str, path: Path) -> str:
@@ -122,28 +117,14 @@ def run(args, scratch: Path) -> None:
     layer = prepare.stdout.split()[-1]
 
     # -- 1. cold start ----------------------------------------------------------
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/"
-    log = open(scratch / "server.log", "wb")  # noqa: SIM115 - closed after the server stops
-    started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "demo", "--port", str(port), "--dataset", args.dataset,
-                               "--model", args.model, "--epochs", str(args.epochs),
-                               "--workdir", str(scratch / "work")],
-                              cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    server = start_demo(["--dataset", args.dataset, "--model", args.model, "--epochs", args.epochs,
+                         "--workdir", scratch / "work"], log_path=scratch / "server.log")
+    base, ready = server.url, server.ready_after
     try:
         http = httpx.Client(timeout=60)
-        ready = None
-        while ready is None:
-            if server.poll() is not None:
-                sys.exit(f"the app exited: see {scratch / 'server.log'}")
-            try:
-                if http.get(base + "gradio_api/info", timeout=1).status_code == 200:
-                    ready = time.perf_counter() - started
-            except httpx.HTTPError:
-                time.sleep(0.05)
         uploaded = upload(http, base, image_path)
         call_explain(http, base, uploaded, layer)
-        first_answer = time.perf_counter() - started
+        first_answer = time.perf_counter() - server.started
 
         # -- 2. sequential raw API --------------------------------------------------
         # Steady state: the app traces its other CAM methods in the background after start.
@@ -191,19 +172,16 @@ def run(args, scratch: Path) -> None:
         concurrent_wall = time.perf_counter() - begin
         http.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        server.stop()
 
     # -- the engine itself, in this process, on the same image ---------------------------
     begin = time.perf_counter()
     os.environ.setdefault("GRADIO_TEMP_DIR", str(scratch / "gradio"))
     import exercise_logic as el
-    from demo import handlers as h
-    store = h.ModelStore(scratch / "inproc", epochs=args.epochs)
+    from exercise_logic.explorer import handlers as h
+    from exercise_logic.explorer.model_store import ModelStore
+    from exercise_logic.explorer.output_files import OutputFiles
+    store = ModelStore(scratch / "inproc", epochs=args.epochs)
     loaded = store.get(args.dataset, args.model)
     engine_cold = time.perf_counter() - begin
     for thread in threading.enumerate():
@@ -218,11 +196,10 @@ def run(args, scratch: Path) -> None:
         begin = time.perf_counter()
         engine.explain(image)
         engine_times.append(time.perf_counter() - begin)
-    outputs = h.OutputFiles(scratch / "inproc" / "out")
+    outputs = OutputFiles(scratch / "inproc" / "out")
     for _ in range(args.requests):
         begin = time.perf_counter()
-        h.explain_api(store, outputs, args.dataset, args.model, str(image_path), "predicted", layer,
-                      "gradcam", 0.4)
+        h.explain_api(loaded, outputs, str(image_path), "predicted", layer, "gradcam", 0.4)
         handler_times.append(time.perf_counter() - begin)
 
     total = args.clients * args.per_client

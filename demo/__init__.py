@@ -1,8 +1,7 @@
-"""The Grad-CAM explorer: a Gradio app on top of ``exercise_logic``.
+"""The launcher of the Grad-CAM explorer: ``python -m demo``.
 
-Start it with ``python -m demo``. The modules read top to bottom:
-``environment`` (safe process settings, applied before Gradio or TensorFlow
-is imported), ``texts`` (Japanese / English UI text), ``handlers`` (plain
-functions, testable without a server), ``app`` (the ``gr.Blocks`` layout) and
-``__main__`` (the command line).
+The explorer itself (layout, handlers, texts) is part of the installed
+package, :mod:`exercise_logic.explorer`; this folder holds only the command
+line (``__main__``), the helper that starts and stops it as a child process
+for tests and benchmarks (``server_process``), and its README.
 """

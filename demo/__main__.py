@@ -1,12 +1,9 @@
-"""``python -m demo``: start the Grad-CAM explorer on http://127.0.0.1:7860."""
+"""``python -m demo``: serve the Grad-CAM explorer for the kit's models on http://127.0.0.1:7860."""
 from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-
-from . import environment
 
 DATASET_HELP = "e.g. synthetic-28 or chestmnist-28 (default: chestmnist-28 when present, else synthetic-28)"
 
@@ -31,19 +28,31 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def quiet_logging() -> None:
+    """The kit's own log lines only: no per-request lines, no TensorFlow retracing notes."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy, level in (("httpx", logging.WARNING), ("tensorflow", logging.ERROR)):
+        logging.getLogger(noisy).setLevel(level)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for noisy in ("httpx", "tensorflow"):  # per-request lines; TF's retracing notes per method
-        logging.getLogger(noisy).setLevel(logging.WARNING if noisy == "httpx" else logging.ERROR)
-    workdir = environment.prepare(args.workdir)   # before gradio / TensorFlow are imported
-    # Stopping with SIGTERM still removes the run folder (atexit runs on SystemExit).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    quiet_logging()
+    # The library first: it imports TensorFlow without its start-up noise. Then the process
+    # settings, which must precede Gradio's import, and only then the explorer (Gradio).
+    from exercise_logic.explorer import environment
+    workdir = environment.prepare(args.workdir)
 
-    from . import handlers
-    from .app import build_app, launch_options
+    from exercise_logic.explorer.app import build_app, launch_options
+    from exercise_logic.explorer.lab_handlers import ShortcutLabs
+    from exercise_logic.explorer.model_store import ModelStore
+    from exercise_logic.explorer.output_files import OutputFiles
+    from exercise_logic.explorer.serving import serve_until_stopped
+    from exercise_logic.explorer.sources import KitModels
+    from exercise_logic.explorer.texts import t
 
-    store = handlers.ModelStore(workdir, epochs=args.epochs)
+    lang = args.lang if args.lang in ("ja", "en") else "ja"
+    store = ModelStore(workdir, epochs=args.epochs)
     dataset = args.dataset or store.default_dataset()
     if dataset not in store.dataset_keys():
         sys.exit(f"データセット {dataset!r} がありません / dataset {dataset!r} is not available; "
@@ -51,11 +60,14 @@ def main(argv=None) -> None:
     if store.is_cached(dataset, args.model):
         store.get(dataset, args.model)   # load and warm up before the first student arrives
     else:
-        print(f"[demo] {dataset}/{args.model}: モデルは未学習です。ページを開くと学習の進み具合が表示されます。 / "
-              "not trained yet: open the page to train it with a progress bar.", flush=True)
-    outputs = handlers.OutputFiles(workdir / "out")
-    demo = build_app(store, outputs, dataset=dataset, model_type=args.model, lang=args.lang)
-    demo.launch(**launch_options(workdir, host=args.host, port=args.port, share=args.share))
+        print(t("not_trained_yet", lang, key=f"{dataset}/{args.model}"), flush=True)
+    models = KitModels(store, dataset, args.model)
+    demo = build_app(models, OutputFiles(workdir / "out"), lang=args.lang,
+                     labs=ShortcutLabs(store.seed, store.cache_dir), lab_epochs=args.epochs)
+    demo.launch(**launch_options(workdir, host=args.host, port=args.port, share=args.share),
+                prevent_thread_lock=True)
+    print(t("server_started", lang, url=demo.share_url or demo.local_url), flush=True)
+    serve_until_stopped(demo, lang)
 
 
 if __name__ == "__main__":

@@ -35,4 +35,13 @@ __all__ = [
     "TrainedModel", "train_or_load",
     "pointing_game", "energy_in_mask", "peak_in_region", "deletion_insertion", "plot_deletion_insertion",
     "sanity_check", "method_scorecard", "ShortcutLabResult", "run_shortcut_lab", "plot_shortcut_lab",
+    "explore",
 ]
+
+
+def __getattr__(name):
+    # The explorer needs Gradio (the ``demo`` extra): imported on first use only.
+    if name == "explore":
+        from .explorer import explore
+        return explore
+    raise AttributeError(f"module 'exercise_logic' has no attribute {name!r}")

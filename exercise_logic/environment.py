@@ -15,11 +15,13 @@ _LEVELS = "IWEF"
 _PREAMBLE = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
              "To enable the following instructions:")
 
-INSTALL_HINT = (
+INSTALL_HINT = (  # the extras are those of pyproject.toml
     "exercise_logic には TensorFlow が必要です。Google Colab には最初から入っています。"
-    "自分の PC では `pip install 'exercise-logic[cpu]'`（GPU 版は `[gpu]`）で入れてください。\n"
-    "exercise_logic needs TensorFlow. Google Colab has it already; elsewhere install the kit with "
-    "`pip install 'exercise-logic[cpu]'` (or `[gpu]` for the GPU build).")
+    "自分の PC やサーバでは、キットを extra `[cpu]`（NVIDIA GPU では `[gpu]`）付きで入れ直してください"
+    "（例: `pip install 'exercise-logic[cpu] @ git+<キットの URL>'`、wheel やフォルダなら `pip install '<パス>[cpu]'`）。\n"
+    "exercise_logic needs TensorFlow. Google Colab has it already; elsewhere reinstall the kit with the "
+    "`[cpu]` extra (`[gpu]` for NVIDIA GPUs), e.g. `pip install 'exercise-logic[cpu] @ git+<kit URL>'`, "
+    "or `pip install '<path>[cpu]'` for a wheel or a folder.")
 
 
 def quiet_tensorflow() -> None:

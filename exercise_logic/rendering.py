@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 COLORMAPS = ("jet", "turbo", "inferno", "viridis", "magma")
+OUTLINE_RGB = (255, 0, 255)  # lesion outlines: magenta is in none of the colormaps
 
 
 def to_uint8_rgb(image) -> np.ndarray:
@@ -75,14 +76,40 @@ def enlarge(image, size: int) -> np.ndarray:
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
+def draw_outline(rgb, mask, colour=None, thickness: int = 2) -> np.ndarray:
+    """Draw the boundary of a (h, w) mask over an enlarged (H, W, 3) picture (magenta by default)."""
+    rgb = np.array(rgb, copy=True)
+    mask = np.asarray(mask, bool)
+    factor = max(1, rgb.shape[0] // mask.shape[0])
+    big = np.repeat(np.repeat(mask, factor, axis=0), factor, axis=1)[:rgb.shape[0], :rgb.shape[1]]
+    inner = big.copy()
+    for _ in range(thickness):
+        padded = np.pad(inner, 1, constant_values=False)
+        inner = (inner & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:])
+    rgb[big & ~inner] = OUTLINE_RGB if colour is None else colour
+    return rgb
+
+
+def explanation_pictures(image, heatmap, colormap: str = "jet", opacity: float = 0.4, mask=None,
+                         display_size: int = 224) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(original, heatmap, overlay) as uint8 RGB pictures of one size, the lesion outlined on the overlay.
+
+    The image is enlarged by a whole factor to about ``display_size`` (crisp
+    pixels) and never shrunk: a 224 px image and its map keep every pixel.
+    """
+    original = enlarge(image, display_size)
+    smooth = resize_heatmap(heatmap, *original.shape[:2])
+    blended = overlay(original, smooth, colormap, opacity)
+    if mask is not None and np.any(mask):
+        blended = draw_outline(blended, mask)
+    return original, heatmap_to_rgb(smooth, colormap), blended
+
+
 def explanation_panel(image, heatmap, colormap: str = "jet", opacity: float = 0.4,
                       display_size: int = 224, gap: int = 8) -> np.ndarray:
     """Original, heatmap and overlay side by side, enlarged: (S, 3S + 2 gap, 3) uint8."""
-    original = enlarge(image, display_size)
-    height, width = original.shape[:2]
-    smooth = resize_heatmap(heatmap, height, width)
-    parts = [original, heatmap_to_rgb(smooth, colormap), overlay(original, smooth, colormap, opacity)]
-    spacer = np.full((height, gap, 3), 255, np.uint8)
+    parts = explanation_pictures(image, heatmap, colormap, opacity, display_size=display_size)
+    spacer = np.full((parts[0].shape[0], gap, 3), 255, np.uint8)
     return np.concatenate([parts[0], spacer, parts[1], spacer, parts[2]], axis=1)
 
 

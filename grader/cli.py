@@ -10,6 +10,11 @@ A typical term / 典型的な流れ:
     python -m grader export ~/courses/gradcam        # grades.csv
     python -m grader report ~/courses/gradcam        # report/index.html + summary.png
 
+Back to Moodle / Moodle に戻す:
+
+    python -m grader export ~/courses/gradcam --moodle-worksheet worksheet.csv   # for "Upload grading worksheet"
+    python -m grader feedback ~/courses/gradcam --moodle-zip   # for "Upload multiple feedback files in a zip"
+
 The course folder holds gradebook.db with the hidden tests: keep it private and out of git.
 """
 from __future__ import annotations
@@ -63,19 +68,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-crosscheck", action="store_true",
                    help="skip the out-of-process cross-check (scores are then NOT trustworthy)")
 
-    for name, text in (("feedback", "HTML feedback per student, hidden tests and tracebacks stripped"),
-                       ("report", "score histogram and per-test pass rates (PNG + HTML)")):
-        p = sub.add_parser(name, help=text, description=text)
-        p.add_argument("course", type=_course, help="course folder (made by init)")
-    p = sub.add_parser("export", help="write the grades CSV (authoritative scores, review flags)")
+    p = sub.add_parser("feedback", help="HTML feedback per student: maps of the failed tests, likely mistake",
+                       description="HTML feedback per student, hidden tests and tracebacks stripped, with the "
+                                   "student's map beside the reference map for every failed test and the likely "
+                                   "mistake.")
     p.add_argument("course", type=_course, help="course folder (made by init)")
-    p.add_argument("-o", "--output", type=Path, default=None, help="CSV path (default COURSE/grades.csv)")
+    p.add_argument("--moodle-zip", type=Path, nargs="?", const=True, default=None, metavar="ZIP",
+                   help="also write the pages as a zip for Moodle's 'Upload multiple feedback files in a zip' "
+                        "(default COURSE/moodle_feedback.zip)")
+    p = sub.add_parser("report", help="score histogram, pass rates, diagnosed mistakes, review list, times",
+                       description="report/index.html: score histogram, per-test pass rates, diagnosed mistakes "
+                                   "with the number of students each, submissions to review and why, time per "
+                                   "submission.")
+    p.add_argument("course", type=_course, help="course folder (made by init)")
+    p = sub.add_parser("export", help="write the grades CSV (authoritative scores, review flags)",
+                       description="Write grades.csv, or with --moodle-worksheet fill the grading worksheet "
+                                   "downloaded from a Moodle assignment for its 'Upload grading worksheet'.")
+    p.add_argument("course", type=_course, help="course folder (made by init)")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="CSV path (default COURSE/grades.csv, or COURSE/moodle_<worksheet>.csv)")
+    p.add_argument("--moodle-worksheet", type=Path, default=None, metavar="WORKSHEET.csv",
+                   help="the worksheet from Moodle's 'Download grading worksheet' to fill in")
+    p.add_argument("--moodle-grade", choices=("total", "auto"), default="total",
+                   help="total: autograded + discussion questions (a grade is left as it was until those are graded); "
+                        "auto: the autograded part alone (default total)")
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from . import course as course_mod
+    from .moodle import WorksheetError
     try:
         if args.command == "init":
             path = course_mod.init(args.course, copy=args.copy, cell_timeout=args.cell_timeout,
@@ -108,7 +131,11 @@ def main(argv=None) -> int:
             return 0 if results else 1
         elif args.command == "feedback":
             from .report import feedback
-            feedback(args.course)
+            target = args.moodle_zip
+            feedback(args.course, moodle_zip=args.course / "moodle_feedback.zip" if target is True else target)
+        elif args.command == "export" and args.moodle_worksheet:
+            from .report import export_moodle, print_moodle_export
+            print_moodle_export(export_moodle(args.course, args.moodle_worksheet, args.output, args.moodle_grade))
         elif args.command == "export":
             from .report import export
             print(f"grades / 成績: {export(args.course, args.output)}")
@@ -116,7 +143,7 @@ def main(argv=None) -> int:
             from .report import report
             result = report(args.course)
             print(f"report / レポート: {result['html']} ({result['png']})")
-    except (course_mod.CourseError, FileNotFoundError) as error:
+    except (course_mod.CourseError, FileNotFoundError, WorksheetError) as error:
         print(f"error / エラー: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,8 +1,9 @@
 """Lay out submissions as ``submitted/<student>/<assignment>/gradcam.ipynb``.
 
 Accepts a folder of notebooks (searched recursively) or an LMS zip export
-(one notebook per student). The student id comes from the file name:
-Moodle's ``<name>_<id>_assignsubmission_file_<file>`` gives ``<id>``;
+(one notebook per student). The student id comes from the path: Moodle's
+participant id from ``<name>_<id>_assignsubmission_file/<file>`` (its default
+layout) or ``<name>_<id>_assignsubmission_file_<file>`` (see grader/moodle.py);
 otherwise the file name without its extension, sanitised to ``[A-Za-z0-9_-]``.
 The language (ja/en assignment) comes from the notebook itself. Malformed
 and duplicate files are reported (and listed in ``.grader/collect.json``),
@@ -18,18 +19,18 @@ import zipfile
 from pathlib import Path
 
 from .course import check_course, state_dir
+from .moodle import participant_id
 from .paths import load_spec
 
-MOODLE = re.compile(r"^.*?_(\d+)_assignsubmission_")
 SUFFIX = re.compile(r"[_-]?gradcam(?:[_-](?:ja|en))?$", re.IGNORECASE)
 
 
 def student_id(filename: str) -> str:
+    moodle = participant_id(filename)
+    if moodle:
+        return moodle
     stem = Path(filename).name
     stem = stem[:-6] if stem.lower().endswith(".ipynb") else stem
-    moodle = MOODLE.match(stem)
-    if moodle:
-        return moodle.group(1)
     stem = SUFFIX.sub("", stem) or stem
     ascii_name = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
     clean = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_name).strip("_-.")

@@ -14,11 +14,19 @@ In-kernel hidden tests can be defeated by student code in the same kernel
    references, the course or the real ``exercise_logic`` (a tripwire stub
    stands in), and saves the maps it returns;
 4. **compare** in a process that never runs student code, with the same
-   comparison the hidden tests use (``spec.CHECK_SOURCE``), per test cell.
+   comparison the hidden tests use (``spec.CHECK_SOURCE``), per test cell;
+   then name the likely mistake (:mod:`grader.diagnosis`) and keep the
+   student's maps of the visible tests' cases for the feedback page.
+
+The child also runs the answer on the visible tests' cases (``spec.FEEDBACK_CASES``),
+after it has saved the graded maps: whatever happens there never changes a score.
 """
 from __future__ import annotations
 
 import ast
+import functools
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -31,7 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import sandbox
+from exercise_logic.atomic_files import atomic_write
+
+from . import diagnosis, sandbox
 from .paths import load_spec
 
 HERE = Path(__file__).resolve().parent
@@ -50,15 +60,19 @@ def case_key(case) -> str:
 
 # -- 1. prepare ----------------------------------------------------------------
 def prepare(folder: Path) -> Path:
-    """Models, inputs and reference maps of every hidden case, into ``folder``."""
+    """Models, inputs, reference maps and mistake signatures of every case, into ``folder``.
+
+    The cases are the hidden ones (graded) and the visible tests' ones (feedback).
+    """
     spec = load_spec()
     import exercise_logic as el
     checks = spec.check_namespace()
     folder = Path(folder)
     tmp = Path(tempfile.mkdtemp(prefix=".prepare-", dir=folder.parent if folder.parent.exists() else None))
     (tmp / "models").mkdir()
-    models, inputs, references, cases = {}, {}, {}, []
-    for case in spec.all_cases():
+    models, inputs, references, layer_names, cases = {}, {}, {}, {}, []
+    hidden, feedback = spec.all_cases(), spec.feedback_cases()
+    for case in hidden + [case for case in feedback if case not in hidden]:
         name, image, layer, class_index = case
         if name not in models:
             models[name] = checks["_gc_build"](name, el)
@@ -72,13 +86,17 @@ def prepare(folder: Path) -> Path:
         img = checks["_gc_image"](model, image)
         layer_name = checks["_gc_layer"](model, layer)
         inputs[key] = img
+        layer_names[key] = layer_name
         references[key] = el.compute_gradcam(model, img, layer_name, class_index)
         cases.append({"key": key, "model": name, "layer": layer, "class_index": class_index,
-                      "case": list(case)})
+                      "case": list(case), "hidden": case in hidden, "feedback": case in feedback})
     np.savez(tmp / "inputs.npz", **inputs)
     np.savez(tmp / "references.npz", **references)
+    np.savez_compressed(tmp / "signatures.npz", **{
+        name: cam.astype(np.float32)
+        for name, cam in diagnosis.signatures(models, inputs, cases, layer_names, el).items()})
     (tmp / "cases.json").write_text(json.dumps(cases, indent=1))
-    (tmp / "checks.py").write_text(f"_GC_MODELS = {spec.MODELS!r}\n_GC_ATOL = {spec.ATOL!r}\n"
+    (tmp / "checks.py").write_text(f"_GC_MODELS = {checks['_GC_MODELS']!r}\n_GC_ATOL = {spec.ATOL!r}\n"
                                    + spec.CHECK_SOURCE)
     shutil.copy(Path(el.__file__).parent / "models.py", tmp / "_gc_models.py")
     if folder.exists():
@@ -136,7 +154,9 @@ def run_student(source: str, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT
                 use_sandbox: bool | None = None) -> dict:
     """Run one answer's definitions on the prepared cases in a sandboxed child.
 
-    Returns ``{"outputs": {key: map}, "errors": {key|"*": message}, "status": ..., "seconds": ...}``.
+    Returns ``{"outputs": {key: map}, "errors": {key|"*": message}, "status": ..., "seconds": ...}``
+    for the graded cases, and ``feedback_outputs`` / ``feedback_errors`` for the
+    visible tests' cases that are not graded ones.
     """
     prepared = Path(prepared)
     if use_sandbox is None:
@@ -148,7 +168,7 @@ def run_student(source: str, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT
             code, dropped = filter_source(source)
         except SyntaxError as error:
             return {"outputs": {}, "errors": {"*": f"SyntaxError: {error}"}, "status": "syntax-error",
-                    "dropped": [], "seconds": 0.0}
+                    "dropped": [], "seconds": 0.0, "feedback_outputs": {}, "feedback_errors": {}}
         (work / "student_cell.py").write_text(code)
         for name in ("cases.json", "inputs.npz", "checks.py", "_gc_models.py"):
             shutil.copy(prepared / name, work / name)
@@ -177,32 +197,64 @@ def run_student(source: str, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT
             os.killpg(process.pid, signal.SIGKILL)
             log, _ = process.communicate()
             status = "timeout"
-        outputs, errors = {}, {}
         out = work / "out"
-        if (out / "outputs.npz").exists():
-            with np.load(out / "outputs.npz", allow_pickle=False) as data:
-                outputs = {key: data[key] for key in data.files}
-        if (out / "errors.json").exists():
-            try:
-                errors = json.loads((out / "errors.json").read_text())
-            except ValueError:
-                errors = {"*": "unreadable errors.json"}
+        outputs, errors = _read_phase(out, "outputs.npz", "errors.json")
+        feedback_outputs, feedback_errors = _read_phase(out, "feedback.npz", "feedback_errors.json")
+        if status != "ok" and (out / "errors.json").exists() and not (out / "feedback_errors.json").exists():
+            # the graded phase was complete: only the feedback cases were cut short
+            feedback_errors["*"], status = status, "ok"
         if status != "ok" and "*" not in errors:
             tail = (log or b"").decode("utf-8", "replace").strip().splitlines()[-3:]
             errors["*"] = f"{status}: " + " | ".join(tail)
         return {"outputs": outputs, "errors": errors, "status": status, "dropped": dropped,
-                "seconds": round(time.monotonic() - started, 2)}
+                "seconds": round(time.monotonic() - started, 2),
+                "feedback_outputs": feedback_outputs, "feedback_errors": feedback_errors}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _read_phase(out: Path, maps_name: str, errors_name: str) -> tuple[dict, dict]:
+    """The maps and error messages one phase of the child wrote (empty if it wrote none)."""
+    maps, errors = {}, {}
+    if (out / maps_name).exists():
+        try:
+            with np.load(out / maps_name, allow_pickle=False) as data:
+                maps = {key: data[key] for key in data.files}
+        except (ValueError, OSError) as error:
+            errors["*"] = f"unreadable {maps_name} ({error})"
+    if (out / errors_name).exists():
+        try:
+            errors.update(json.loads((out / errors_name).read_text()))
+        except ValueError:
+            errors["*"] = f"unreadable {errors_name}"
+    return maps, errors
+
+
 # -- 4. compare ----------------------------------------------------------------
+def load_maps(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+@functools.lru_cache(maxsize=1)
+def _graded_comparison():
+    return load_spec().check_namespace()["_gc_compare"]
+
+
+def rejected(cam, reference) -> bool:
+    """Whether the graded comparison (``spec.CHECK_SOURCE``) rejects a map."""
+    try:
+        _graded_comparison()(cam, reference, "")
+    except AssertionError:
+        return True
+    return False
+
+
 def compare(run: dict, prepared: Path) -> dict:
     """Per test cell: points earned and the first failure message. Never runs student code."""
     spec = load_spec()
     checks = spec.check_namespace()
-    with np.load(Path(prepared) / "references.npz", allow_pickle=False) as data:
-        references = {key: data[key] for key in data.files}
+    references = load_maps(Path(prepared) / "references.npz")
     cells, messages = {}, {}
     for grade_id, (points, cases) in spec.TEST_CELLS.items():
         failure = None
@@ -241,7 +293,56 @@ def check_notebook(notebook: dict, prepared: Path, timeout: float = CROSSCHECK_T
     result = compare(run, prepared)
     result.update(status=run["status"], seconds=run["seconds"], suspicious=suspicious_tokens(source),
                   dropped=run.get("dropped", []))
+    result.update(feedback_evidence(run, prepared))
     return result
+
+
+# -- 5. feedback ---------------------------------------------------------------
+def maps_folder(prepared: Path) -> Path:
+    """Where the students' maps of the visible tests' cases are kept (beside the prepared cases)."""
+    return Path(prepared).parent / "feedback_maps"
+
+
+def feedback_evidence(run: dict, prepared: Path) -> dict:
+    """The likely mistake, and the student's maps of the visible tests' cases, saved for the feedback page.
+
+    The maps are saved under the digest of their content (``maps``), so the
+    same answer graded again reuses the file and the result stays small.
+    """
+    prepared = Path(prepared)
+    references = load_maps(prepared / "references.npz")
+    maps = {**run.get("feedback_outputs", {}), **run["outputs"]}
+    found = diagnosis.diagnose(maps, _signatures(prepared / "signatures.npz"),
+                               lambda key, cam: rejected(cam, references[key]))
+    shown = [case_key(case) for case in load_spec().feedback_cases()]
+    # a map far larger than the reference is not drawn (the page would carry it)
+    kept = {key: np.asarray(maps[key], np.float32) for key in shown
+            if key in maps and maps[key].size <= 4 * references[key].size}
+    messages = {**run["errors"], **run.get("feedback_errors", {})}
+    errors = {key: messages.get(key) or messages.get("*", "no result") for key in shown if key not in kept}
+    digest = None
+    if kept:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **kept)
+        data = buffer.getvalue()
+        digest = hashlib.sha256(data).hexdigest()[:24]
+        path = maps_folder(prepared) / f"{digest}.npz"
+        if not path.exists():
+            with atomic_write(path) as handle:
+                handle.write(data)
+    return {"diagnosis": found, "maps": digest, "feedback_errors": errors}
+
+
+_SIGNATURES: dict = {}
+
+
+def _signatures(path: Path) -> dict:
+    """The prepared mistake signatures, read once per process and release."""
+    stamp = (str(path), path.stat().st_mtime_ns)
+    if stamp not in _SIGNATURES:
+        _SIGNATURES.clear()
+        _SIGNATURES[stamp] = load_maps(path)
+    return _SIGNATURES[stamp]
 
 
 def main(argv=None) -> int:  # python -m grader.crosscheck NOTEBOOK PREPARED (debugging aid)

@@ -4,7 +4,9 @@
 
 WORKDIR holds ``student_cell.py`` (the answer cell, filtered to imports and
 definitions), ``cases.json``, ``inputs.npz`` and ``models/*.npz`` (weights). Writes
-``outputs.npz`` (one map per case that returned) and ``errors.json``.
+``outputs.npz`` (one map per graded case that returned) and ``errors.json``, then
+runs the visible tests' cases for the feedback page and writes ``feedback.npz``
+and ``feedback_errors.json``: the graded results are on disk before any of them.
 This runs inside the sandbox; the comparison happens elsewhere.
 """
 import json
@@ -35,24 +37,40 @@ def main(workdir):
         exec(compile(open(path).read(), path, "exec"), namespace)
     except BaseException as error:  # noqa: BLE001 - a student's definitions may raise anything
         errors["*"] = "".join(traceback.format_exception_only(type(error), error)).strip()[-500:]
-    outputs = {}
     function = namespace.get("compute_gradcam")
     if not callable(function):
         errors.setdefault("*", "compute_gradcam is not defined / compute_gradcam が定義されていません")
-    else:
-        for case in cases:
-            key = case["key"]
-            try:
-                model = models[case["model"]]
-                # layer names are generated per process: resolve "first"/"last" here
-                layer = checks["_gc_layer"](model, case["layer"])
-                result = function(model, inputs[key].copy(), layer, case["class_index"])
-                outputs[key] = np.array(result, dtype=np.float64)
-            except BaseException as error:  # noqa: BLE001
-                errors[key] = "".join(traceback.format_exception_only(type(error), error)).strip()[-500:]
+        function = None
     out = os.path.join(workdir, "out")
-    np.savez(os.path.join(out, "outputs.npz"), **outputs)
-    with open(os.path.join(out, "errors.json"), "w") as handle:
+    graded = [case for case in cases if case.get("hidden", True)]
+    outputs, case_errors = run_cases(function, graded, models, inputs, checks)
+    save(out, "outputs.npz", "errors.json", outputs, {**errors, **case_errors})
+    # the visible tests' cases, for the feedback page: only once the graded maps are saved
+    shown = [case for case in cases if not case.get("hidden", True)]
+    save(out, "feedback.npz", "feedback_errors.json", *run_cases(function, shown, models, inputs, checks))
+
+
+def run_cases(function, cases, models, inputs, checks):
+    """The student's map of each case, and the error of each case that raised."""
+    import numpy as np
+    outputs, errors = {}, {}
+    for case in cases if function is not None else ():
+        key = case["key"]
+        try:
+            model = models[case["model"]]
+            # layer names are generated per process: resolve "first"/"last" here
+            layer = checks["_gc_layer"](model, case["layer"])
+            result = function(model, inputs[key].copy(), layer, case["class_index"])
+            outputs[key] = np.array(result, dtype=np.float64)
+        except BaseException as error:  # noqa: BLE001
+            errors[key] = "".join(traceback.format_exception_only(type(error), error)).strip()[-500:]
+    return outputs, errors
+
+
+def save(out, maps_name, errors_name, outputs, errors):
+    import numpy as np
+    np.savez(os.path.join(out, maps_name), **outputs)
+    with open(os.path.join(out, errors_name), "w") as handle:
         json.dump(errors, handle)
 
 

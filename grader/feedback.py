@@ -1,8 +1,12 @@
-"""Feedback without hidden tests, reference code or long tracebacks (nbgrader issue #917)."""
+"""The feedback page: no hidden tests, reference code or long tracebacks (nbgrader issue #917),
+and for every failed test the student's map beside the reference map, with the likely mistake.
+"""
 from __future__ import annotations
 
+import functools
 import html
 import re
+from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
@@ -28,8 +32,11 @@ class StripTracebacks(Preprocessor):
         return cell, resources
 
 
-def banner(result: dict, lang: str) -> str:
-    """HTML summary of the authoritative (cross-check) score, for the top of a feedback page."""
+def banner(result: dict, lang: str, details: str = "") -> str:
+    """HTML summary of the authoritative (cross-check) score, for the top of a feedback page.
+
+    ``details`` (the likely mistake, the failed tests' maps) goes under the table.
+    """
     auto, auto_max = result.get("crosscheck_score"), result.get("auto_max")
     rows = "".join(
         f"<tr><td>{html.escape(cell)}</td><td>{points}</td><td>{html.escape(result.get('messages', {}).get(cell, ''))}</td></tr>"
@@ -39,7 +46,8 @@ def banner(result: dict, lang: str) -> str:
             if lang == "ja" else "This is the official autograded score; the per-cell scores below are indicative.")
     return (f'<div style="border:2px solid #446;padding:8px;margin:8px 0;font-family:sans-serif">'
             f"<h2>{title}: {auto} / {auto_max}</h2><p>{note}</p>"
-            f'<table border="1" cellpadding="4"><tr><th>test</th><th>points</th><th>message</th></tr>{rows}</table></div>')
+            f'<table border="1" cellpadding="4"><tr><th>test</th><th>points</th><th>message</th></tr>{rows}</table>'
+            f"{details}</div>")
 
 
 def insert_banner(page: str, block: str) -> str:
@@ -47,3 +55,109 @@ def insert_banner(page: str, block: str) -> str:
     if not match:
         return block + page
     return page[:match.end()] + block + page[match.end():]
+
+
+CAPTIONS = ("テストの画像 / the test's image", "あなたのマップ / your map", "参照マップ / reference map",
+            "差（あなた − 参照）/ difference (yours − reference)")
+NO_MATCH = ("既知の間違いのどれにも当てはまりませんでした。手順（勾配 → チャネル重み → 重み付き和 → ReLU → 正規化 → 拡大）"
+            "を 1 つずつ、途中の値を表示して確かめましょう。 / None of the known mistakes fits your maps. Check the "
+            "recipe (gradients → channel weights → weighted sum → ReLU → normalise → upsample) step by step, "
+            "printing what each step gives.")
+
+
+def _case_text(case) -> str:
+    _, _, layer, class_index = case
+    layer_text = ("最初の畳み込み層 / the first conv layer" if layer == "first"
+                  else "last_conv_layer")
+    return f"class_index={class_index!r}, {layer_text}"
+
+
+def diagnosis_html(crosscheck: dict) -> str:
+    """The likely mistake (Japanese / English), with a hint naming the step of the recipe."""
+    from .mistakes import MISTAKES
+    found = crosscheck.get("diagnosis") or {}
+    status = found.get("status")
+    if status in (None, "correct"):
+        return ""
+    title = "<h3>考えられる間違い / Likely mistake</h3>"
+    if status == "no-maps":
+        return title + ("<p>関数がどのテストでもマップを返しませんでした（上のメッセージを見てください）。 / Your function "
+                        "returned no map on any test (see the messages above).</p>")
+    if status == "unknown":
+        return title + f"<p>{html.escape(NO_MATCH)}</p>"
+    lead = ("" if status == "matched" else
+            "<p>次のどれかです（あなたのマップはどれにも合います）。 / One of these (your maps fit each of them):</p>")
+    items = "".join(f"<li><b>{html.escape(MISTAKES[key].name())}</b><br>ヒント / hint: "
+                    f"{html.escape(MISTAKES[key].hint())}</li>" for key in found["mistakes"] if key in MISTAKES)
+    return title + lead + f"<ul>{items}</ul>"
+
+
+def _figure(uri: str | None, caption: str) -> str:
+    picture = f'<img alt="{html.escape(caption)}" src="{uri}">' if uri else ""
+    return f"<td>{picture}<br><small>{html.escape(caption)}</small></td>"
+
+
+@functools.lru_cache(maxsize=32)
+def _shared_panels(prepared: str, stamp: int, key: str) -> tuple:
+    """The test's image and the reference map of one visible case (the same on every student's page)."""
+    from . import feedback_images as images
+    from .crosscheck import load_maps
+    image = load_maps(Path(prepared) / "inputs.npz")[key]
+    reference = load_maps(Path(prepared) / "references.npz")[key]
+    return reference, images.data_uri(images.image_png(image)), images.data_uri(images.map_png(reference))
+
+
+def failed_tests_html(crosscheck: dict, prepared: Path) -> str:
+    """For each failed test, the visible test's case drawn four ways (image, yours, reference, difference)."""
+    from . import feedback_images as images
+    from .crosscheck import case_key, load_maps, maps_folder, rejected
+    from .paths import load_spec
+    spec = load_spec()
+    failed = [grade_id for grade_id, points in (crosscheck.get("cells") or {}).items()
+              if points == 0 and grade_id in spec.FEEDBACK_CASES]
+    if not failed:
+        return ""
+    prepared = Path(prepared)
+    stamp = (prepared / "references.npz").stat().st_mtime_ns
+
+    def shared(key):
+        return _shared_panels(str(prepared), stamp, key)
+
+    maps_file = maps_folder(prepared) / f"{crosscheck.get('maps')}.npz"
+    student = load_maps(maps_file) if crosscheck.get("maps") and maps_file.exists() else {}
+    errors = crosscheck.get("feedback_errors") or {}
+
+    def fails(key):
+        return key not in student or rejected(student[key], shared(key)[0])
+
+    parts = ["<h3>不合格のテスト：あなたのマップと参照マップ / Failed tests: your map and the reference map</h3>"]
+    for grade_id in failed:
+        cases = spec.FEEDBACK_CASES[grade_id]
+        failing = [case for case in cases if fails(case_key(case))]
+        case = failing[0] if failing else cases[0]
+        key = case_key(case)
+        reference, image_uri, reference_uri = shared(key)
+        cam = images.as_map(student.get(key))
+        cells = [image_uri, None, reference_uri, None]
+        notes = []
+        if cam is not None:
+            cells[1] = images.data_uri(images.map_png(cam))
+            if cam.shape == reference.shape:
+                cells[3] = images.data_uri(images.map_png(cam - reference, difference=True))
+            else:
+                notes.append(f"形が違います：あなた {cam.shape}、参照 {reference.shape} / shapes differ: "
+                             f"yours {cam.shape}, reference {reference.shape}")
+        elif key in student:
+            notes.append(f"マップとして描けません（形 {tuple(student[key].shape)}） / cannot draw it as a map "
+                         f"(shape {tuple(student[key].shape)})")
+        else:
+            notes.append("マップがありません / no map: " + str(errors.get(key, "no result"))[:300])
+        if not failing:
+            notes.append("この画像では参照と一致します。違いは隠しテスト（別のモデル・クラス・層）で出ています。 / On this "
+                         "image your map matches the reference: the difference shows on the hidden tests (other "
+                         "models, classes or layers).")
+        row = "".join(_figure(uri, caption) for uri, caption in zip(cells, CAPTIONS))
+        parts.append(f"<h4>{html.escape(grade_id)}: {html.escape(_case_text(case))}</h4>"
+                     f"<table class='gc-maps'><tr>{row}</tr></table>"
+                     + "".join(f"<p class='gc-note'>{html.escape(note)}</p>" for note in notes))
+    return "".join(parts)

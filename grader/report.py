@@ -1,16 +1,32 @@
-"""Grades CSV, feedback pages and the instructor's summary (histogram + per-test pass rates)."""
+"""Grades CSV, feedback pages and the instructor's summary (histogram, pass rates, mistakes, review, times);
+the same results in Moodle's formats (grading worksheet, feedback-files zip)."""
 from __future__ import annotations
 
 import base64
 import csv
 import html
 import json
+from collections import Counter
 from pathlib import Path
 
+from . import moodle
 from .autograde import load_results
-from .course import check_course, nbgrader
-from .feedback import banner, insert_banner
+from .course import check_course, nbgrader, state_dir
+from .feedback import banner, diagnosis_html, failed_tests_html, insert_banner
+from .mistakes import MISTAKES
 from .paths import load_spec
+
+
+def mistake_text(crosscheck: dict, lang: str | None = None) -> str:
+    """The diagnosed mistake of one result in words: Japanese, English or both ("" when none was diagnosed)."""
+    found = (crosscheck or {}).get("diagnosis") or {}
+    mistakes = [MISTAKES[key] for key in found.get("mistakes", []) if key in MISTAKES]
+    if lang == "ja":
+        return "既知の間違いに当てはまらない" if found.get("status") == "unknown" else \
+            " または ".join(m.name_ja for m in mistakes)
+    if lang == "en":
+        return "no known mistake fits" if found.get("status") == "unknown" else " or ".join(m.name_en for m in mistakes)
+    return " / ".join(text for text in (mistake_text(crosscheck, "ja"), mistake_text(crosscheck, "en")) if text)
 
 
 def rows(course: Path) -> list[dict]:
@@ -49,6 +65,8 @@ def rows(course: Path) -> list[dict]:
         }
         for grade_id in spec.TEST_CELLS:
             row[f"cc_{grade_id}"] = (cc.get("cells") or {}).get(grade_id, 0)
+        row["likely_mistake"] = mistake_text(cc)
+        row["seconds"] = result.get("seconds", "")
         row["messages"] = " | ".join(f"{k}: {v}" for k, v in (cc.get("messages") or {}).items())[:1000]
         out.append(row)
     return out
@@ -88,14 +106,79 @@ def export(course: Path, output: Path | None = None) -> Path:
     return output
 
 
-def feedback(course: Path, progress=print) -> Path:
-    """nbgrader's feedback (hidden tests stripped) plus the cross-check banner, per student."""
+def _comment(row: dict, crosscheck: dict) -> str:
+    """The short feedback comment of one student, for the LMS."""
+    ja, en = mistake_text(crosscheck, "ja"), mistake_text(crosscheck, "en")
+    return (f"自動採点 {row['auto_score']}/{row['auto_max']}" + (f"（考えられる間違い: {ja}）" if ja else "")
+            + "。詳しくはフィードバックファイルを見てください。 / "
+            f"Autograded {row['auto_score']}/{row['auto_max']}" + (f" (likely mistake: {en})" if en else "")
+            + ". The feedback file has the details.")
+
+
+def export_moodle(course: Path, worksheet: Path, output: Path | None = None, grade: str = "total") -> dict:
+    """Fill a grading worksheet downloaded from Moodle with each matched participant's grade and comment.
+
+    ``grade``: "total" (autograded + discussion questions; left as it was while
+    a discussion question is ungraded) or "auto" (the autograded part alone),
+    as a fraction of the worksheet's maximum grade. Participants are matched by
+    the id that ``collect`` took from Moodle's submissions zip.
+    """
+    if grade not in ("total", "auto"):
+        raise ValueError(f"grade must be 'total' or 'auto', got {grade!r}")
+    course = check_course(course)
+    sheet = moodle.read_worksheet(worksheet)
+    results = {(r["assignment"], r["student"]): r.get("crosscheck") or {} for r in load_results(course)}
+    chosen, doubles = {}, []
+    for row in rows(course):
+        if row["student"] in chosen:
+            doubles.append(row["student"])
+            if row["total"] <= chosen[row["student"]]["total"]:
+                continue
+        chosen[row["student"]] = row
+    grades = {}
+    for student, row in chosen.items():
+        if grade == "auto":
+            fraction = row["auto_score"] / row["auto_max"]
+        else:
+            full = row["auto_max"] + row["manual_max"]
+            fraction = None if row["needs_manual_grading"] else row["total"] / full
+        grades[student] = (fraction, _comment(row, results.get((row["assignment"], student), {})))
+    outcome = moodle.fill_worksheet(sheet, grades)
+    output = Path(output) if output else course / f"moodle_{Path(worksheet).stem}.csv"
+    moodle.write_worksheet(sheet, output)
+    outcome.update(output=output, both_languages=sorted(set(doubles)))
+    return outcome
+
+
+def print_moodle_export(outcome: dict, progress=print) -> None:
+    """What export_moodle did, every participant accounted for."""
+    progress(f"Moodle worksheet / 評定ワークシート: {outcome['output']}  (upload it with 'Upload grading worksheet' / "
+             "「評定ワークシートをアップロードする」でアップロードしてください)")
+    progress(f"  grades filled / 評点を記入: {len(outcome['filled'])}")
+    for participant, why in sorted(outcome["not_filled"].items()):
+        progress(f"  NOT FILLED / 未記入 Participant {participant}: {why}")
+    for participant in outcome["no_submission"]:
+        progress(f"  NO SUBMISSION / 提出なし Participant {participant}: in the worksheet, nothing graded")
+    for student in outcome["no_participant"]:
+        progress(f"  NO PARTICIPANT / 該当者なし {student}: graded, but not in the worksheet")
+    for student in outcome["both_languages"]:
+        progress(f"  TWO SUBMISSIONS / 2 件 {student}: ja and en notebooks; the higher score was used")
+    if not outcome["comments"]:
+        progress("  no 'Feedback comments' column: enable 'Feedback comments' in the assignment's feedback types to "
+                 "upload comments / 「フィードバックコメント」列がないためコメントは書き込んでいません")
+
+
+def feedback(course: Path, progress=print, moodle_zip: Path | None = None) -> Path:
+    """nbgrader's feedback (hidden tests stripped) plus the cross-check banner, the likely mistake and
+    the failed tests' maps, per student; with ``moodle_zip``, also those pages laid out for Moodle."""
     spec = load_spec()
     course = check_course(course)
     results = {(r["assignment"], r["student"]): r for r in load_results(course)}
     by_row = {(r["assignment"], r["student"]): r for r in rows(course)}
+    prepared = state_dir(course) / "crosscheck"
     out_dir = course / "feedback_html"
     out_dir.mkdir(exist_ok=True)
+    written = {}
     for lang, asg in spec.ASSIGNMENTS.items():
         if not any(key[0] == asg for key in results):
             continue
@@ -106,16 +189,42 @@ def feedback(course: Path, progress=print) -> Path:
             if a != asg:
                 continue
             page = course / "feedback" / student / asg / f"{spec.NOTEBOOK}.html"
+            crosscheck = result.get("crosscheck") or {}
             summary = dict(by_row[(a, student)])
-            summary.update(crosscheck_score=summary["auto_score"],
-                           cells=(result.get("crosscheck") or {}).get("cells", {}),
-                           messages=(result.get("crosscheck") or {}).get("messages", {}))
-            block = banner(summary, lang)
+            summary.update(crosscheck_score=summary["auto_score"], cells=crosscheck.get("cells", {}),
+                           messages=crosscheck.get("messages", {}))
+            block = banner(summary, lang, diagnosis_html(crosscheck) + failed_tests_html(crosscheck, prepared))
             text = page.read_text(encoding="utf-8") if page.exists() else "<html><body></body></html>"
             target = out_dir / f"{student}_{asg}.html"
             target.write_text(insert_banner(text, block), encoding="utf-8")
+            written[(asg, student)] = target
     progress(f"feedback pages in {out_dir} / フィードバックは {out_dir} にあります")
+    if moodle_zip:
+        outcome = feedback_zip(course, written, moodle_zip)
+        progress(f"Moodle feedback zip / Moodle 用 zip: {outcome['zip']} ({len(outcome['participants'])} participants)")
+        for student in outcome["not_from_moodle"]:
+            progress(f"  NOT IN THE ZIP {student}: not collected from a Moodle submissions zip (no participant id) / "
+                     "Moodle の提出 zip から取り込んでいないため含めていません")
     return out_dir
+
+
+def feedback_zip(course: Path, pages: dict, target: Path) -> dict:
+    """The feedback pages of the students collected from a Moodle zip, as Moodle's feedback-files zip."""
+    collected = json.loads((state_dir(course) / "collect.json").read_text()) if (
+        state_dir(course) / "collect.json").exists() else {"accepted": []}
+    folders = {}
+    for entry in collected.get("accepted", []):
+        found = moodle.participant_folder(entry["file"])
+        if found and found[1] == entry["student"]:
+            folders[(entry["assignment"], entry["student"])] = found
+    grouped, missing = {}, []
+    for key, page in sorted(pages.items()):
+        if key in folders:
+            grouped.setdefault(folders[key], []).append(page)
+        else:
+            missing.append(key[1])
+    moodle.write_feedback_zip(grouped, Path(target))
+    return {"zip": Path(target), "participants": sorted(p for _, p in grouped), "not_from_moodle": missing}
 
 
 def leaks_in_feedback(page_text: str) -> list[str]:
@@ -125,7 +234,8 @@ def leaks_in_feedback(page_text: str) -> list[str]:
 
 
 def report(course: Path) -> dict:
-    """report/summary.png and report/index.html: score histogram and per-test pass rates."""
+    """report/summary.png and report/index.html: score histogram, per-test pass rates, diagnosed
+    mistakes with their number of students, the submissions to review and why, the time of each."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -156,19 +266,37 @@ def report(course: Path) -> dict:
     fig.savefig(png, dpi=100)
     plt.close(fig)
     review = [r for r in data if r["review"]]
+    mistakes = Counter(r["likely_mistake"] for r in data if r["likely_mistake"])
     encoded = base64.b64encode(png.read_bytes()).decode()
-    table = "".join(f"<tr><td>{html.escape(r['student'])}</td><td>{r['assignment']}</td><td>{r['auto_score']}"
-                    f"</td><td>{r['nbgrader_auto_score']}</td><td>{html.escape(r['review'])}</td></tr>"
-                    for r in review)
+    seconds = sorted(r["seconds"] for r in data if isinstance(r["seconds"], (int, float)))
+    timing = (f"<p>中央値 / median {seconds[len(seconds) // 2]:.1f} s, 最長 / longest {seconds[-1]:.1f} s</p>"
+              if seconds else "")
     page = (f"<!doctype html><html lang='ja'><meta charset='utf-8'><title>Grad-CAM grading report</title>"
             f"<body style='font-family:sans-serif'><h1>Grad-CAM 課題 採点サマリー / grading summary</h1>"
             f"<p>{len(data)} submissions, mean {sum(scores) / max(1, len(scores)):.1f} / {spec.AUTO_POINTS}"
             f" (authoritative cross-check score / 正式な自動採点)</p>"
             f"<img src='data:image/png;base64,{encoded}' alt='summary'>"
-            f"<h2>要確認 / review ({len(review)})</h2><table border=1 cellpadding=4>"
-            f"<tr><th>student</th><th>assignment</th><th>cross-check</th><th>nbgrader</th><th>why</th></tr>"
-            f"{table}</table></body></html>")
+            f"<h2>考えられる間違い / diagnosed mistakes</h2>"
+            + _table(("mistake", "students"), mistakes.most_common())
+            + f"<h2>要確認 / review ({len(review)})</h2>"
+            + _table(("student", "assignment", "cross-check", "nbgrader", "why"),
+                     [(r["student"], r["assignment"], r["auto_score"], r["nbgrader_auto_score"], r["review"])
+                      for r in review])
+            + f"<h2>提出ごとの採点時間 / time per submission</h2>{timing}"
+            + _table(("student", "assignment", "score", "likely mistake", "seconds"),
+                     [(r["student"], r["assignment"], r["auto_score"], r["likely_mistake"], r["seconds"])
+                      for r in data])
+            + "</body></html>")
     (folder / "index.html").write_text(page, encoding="utf-8")
-    (folder / "summary.json").write_text(json.dumps({"n": len(data), "scores": scores, "pass_rates": rates,
-                                                     "review": [r["student"] for r in review]}, indent=1))
-    return {"png": png, "html": folder / "index.html", "pass_rates": rates, "review": review}
+    (folder / "summary.json").write_text(json.dumps({
+        "n": len(data), "scores": scores, "pass_rates": rates, "mistakes": dict(mistakes),
+        "review": [r["student"] for r in review],
+        "seconds": {f"{r['student']}/{r['assignment']}": r["seconds"] for r in data}}, indent=1, ensure_ascii=False))
+    return {"png": png, "html": folder / "index.html", "pass_rates": rates, "review": review,
+            "mistakes": dict(mistakes)}
+
+
+def _table(headers, rows) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table border=1 cellpadding=4><tr>{head}</tr>{body}</table>"

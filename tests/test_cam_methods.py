@@ -138,3 +138,52 @@ def test_every_method_keeps_the_map_contract(method, images):
     assert maps.shape == (4, 28, 28) and maps.dtype == np.float32 and logits.shape == (4, 4)
     assert np.isfinite(maps).all() and maps.min() >= 0 and maps.max() <= 1
     assert explained.tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("method", sorted(el.explain.COUNTERFACTUAL_METHODS))
+def test_counterfactual_maps_match_their_formula_on_negated_gradients(method, binary_model, images):
+    """Selvaraju et al.'s counterfactual explanation: the method's formula with -G."""
+    targets = [1, 0, 1, 0]
+    maps = el.gradcam(binary_model, images, target=targets, method=method, counterfactual=True)
+    for image, target, heatmap in zip(images, targets, maps):
+        A, G = activations_and_gradients(binary_model, image, target)
+        np.testing.assert_allclose(heatmap, finish(FORMULAS[method](A, -G), (28, 28)), atol=2e-5)
+
+
+@pytest.mark.parametrize("method", sorted(el.explain.COUNTERFACTUAL_METHODS))
+def test_counterfactual_of_normal_on_the_hand_built_model(method):
+    """"normal" (score -z) has gradients (-1, +0.5): the linear methods' map is all zero, and
+    every counterfactual map (gradients (1, -0.5)) is x / max(x): where more x lowers "normal"."""
+    model = hand_built_model()
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1) / 20.0 + 0.05
+    if method in ("gradcam", "xgradcam", "hirescam"):  # LayerCAM and Grad-CAM++ keep ReLU(G) > 0
+        assert el.gradcam(model, x, layer="conv", target=0, method=method).max() == 0
+    counterfactual = el.gradcam(model, x, layer="conv", target=0, method=method, counterfactual=True)[0]
+    np.testing.assert_allclose(counterfactual, x[0, ..., 0] / x.max(), atol=1e-5)
+
+
+def test_counterfactual_is_refused_where_it_is_not_defined(binary_model, images):
+    assert "scorecam" not in el.explain.COUNTERFACTUAL_METHODS  # no gradients
+    assert not set(el.PIXEL_METHODS) & set(el.explain.COUNTERFACTUAL_METHODS)
+    for method in ("scorecam", "saliency"):
+        with pytest.raises(ValueError, match="counterfactual"):
+            el.gradcam(binary_model, images, method=method, counterfactual=True)
+
+
+def test_blank_maps_all_zero_and_negligible():
+    """Blank: no positive evidence (all zero) or a positive part under 0.1% of the negative one."""
+    model = hand_built_model()
+    x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1) / 20.0 + 0.05
+    assert el.explain.blank_maps(model, x, "conv", target=0).tolist() == [True]
+    assert el.explain.blank_maps(model, x, "conv", target=1).tolist() == [False]
+    assert el.explain.blank_maps(model, x, "conv", target=0, counterfactual=True).tolist() == [False]
+    # One pixel with a tiny positive value next to strongly negative ones: the normalised map is
+    # not all zero (its peak is 1), yet the evidence is negligible.
+    nearly = x.copy()
+    nearly[0, 0, 0, 0] = -1e-5      # "normal" = ReLU(-0.5 x): positive only where x < 0
+    assert el.gradcam(model, nearly, layer="conv", target=0).max() == pytest.approx(1.0)
+    assert el.explain.blank_maps(model, nearly, "conv", target=0).tolist() == [True]
+    nearly[0, 0, 0, 0] = -0.01      # a real (if small) positive region is not blank
+    assert el.explain.blank_maps(model, nearly, "conv", target=0).tolist() == [False]
+    # Pixel methods: blank only when all zero.
+    assert el.explain.blank_maps(model, x, None, target=1, method="saliency").tolist() == [False]

@@ -51,20 +51,32 @@ exercise_logic.show_gradcam_comparison(
 # 例：10症例目の画像を試してみてください
 exercise_logic.show_gradcam(model, x_test[10])""",
 ]
+# The kit's addition to the lecture (needs the ``demo`` extra, i.e. Gradio).
+EXPLORE_CELL = """\
+# 自分のモデルをブラウザで調べる（エクスプローラー・手法の比較・サニティチェック）
+demo = exercise_logic.explore(model, x_test[:16], y_test[:16])"""
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_lecture_cells_run_unchanged(isolated_folders, chest_npz, tmp_path):
     shutil.copy(chest_npz, isolated_folders / "chestmnist.npz")
     notebook = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell(source) for source in [SETUP] + LECTURE_CELLS])
+        cells=[nbformat.v4.new_code_cell(source) for source in [SETUP] + LECTURE_CELLS + [EXPLORE_CELL]])
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
+    check_lecture_outputs(notebook)
+    # The explorer opens inline, in the cell's output (the page itself: tests/demo/test_explore_notebook.py).
+    assert any("<iframe" in o.get("data", {}).get("text/html", "") for o in notebook.cells[-1].outputs)
+
+
+def check_lecture_outputs(notebook):
+    """The set-up cell, then LECTURE_CELLS, ran without errors and showed what the lecture shows."""
     outputs = [cell.outputs for cell in notebook.cells]
     assert not [o for cell in outputs for o in cell if o.output_type == "error"]
     text = lambda cell: "".join(o.get("text", "") for o in cell)  # noqa: E731
+    assert "✓ セットアップが完了しました。" in text(outputs[0])
     assert "✓ 訓練データ: (2000, 28, 28, 3)" in text(outputs[1])
     assert "{'0': 'normal', '1': 'abnormal'}" in text(outputs[1])
     assert "Epoch 5/5" in text(outputs[2])
-    for figure_cell in outputs[3:]:
+    for figure_cell in outputs[3:1 + len(LECTURE_CELLS)]:  # the three Grad-CAM cells
         assert any("image/png" in o.get("data", {}) for o in figure_cell)

@@ -62,11 +62,13 @@ implementation on hidden tests (other models, other layers, other classes, non-s
 Put every import and definition your function needs into the `compute_gradcam` cell itself."""},
 "kit": {
 "ja": """## Step 0: 環境構築
-`exercise_logic`（この講義の補助ライブラリ）が見つからない場合（Google Colab など）、次のセルの `KIT_SOURCE` に講師から指示された
-インストール元（pip で入れられる git の URL や wheel ファイル）を書いてから実行してください。""",
+JupyterHub や自分の PC で講師がキット（`exercise_logic`、この講義の補助ライブラリ）を入れてある場合は、そのまま次の 2 つのセルを実行します。
+Google Colab などキットが無い場所では、次のセルの `KIT_SOURCE` に講師から指示されたインストール元（pip で入れられる git の URL や
+wheel ファイル）を書いてから実行してください。セットアップのセルは、何をどこで見つけたかを 1 行で表示します。""",
 "en": """## Step 0: setup
-If `exercise_logic` (the lecture's helper library) is not installed (e.g. on Google Colab), put the install source your
-instructor gave you (a pip-installable git URL or wheel file) into `KIT_SOURCE` in the next cell before running it."""},
+Where your instructor has installed the kit (`exercise_logic`, the lecture's helper library), on a JupyterHub or your own PC, just run
+the next two cells. Where it is missing, e.g. on Google Colab, first put the install source your instructor gave you (a pip-installable
+git URL or wheel file) into `KIT_SOURCE` in the next cell. The setup cell says in one line what it found, and how."""},
 "data": {
 "ja": """## Step 1: データの準備
 ChestMNIST（胸部X線画像）が手元にあればそれを、なければオフラインで使える合成データ（synthetic）を使います。
@@ -186,35 +188,52 @@ But the maps are coarse and do not prove a causal basis, so read them together w
 transparency, evaluation and monitoring must be matched to the intended use and its risks."""},
 }
 
-KIT_CELL = '''# インストール元（Colab などで exercise_logic が無い場合のみ講師の指示に従って書き換え）
-# Install source (change only if your instructor tells you to, e.g. on Colab)
+KIT_CELL = '''# インストール元（Colab などで exercise_logic が無い場合のみ、講師の指示どおりに書き換え）
+# Install source (change it only if your instructor tells you to, e.g. on Colab)
 KIT_SOURCE = ""'''
 
 SETUP = '''# 🔒 環境セットアップ / setup (do not edit)
-import importlib, os, subprocess, sys
+import importlib, importlib.util, os, site, subprocess, sys
+
+
+def _found(how_ja, how_en):
+    """Import exercise_logic and say in one line what was found, and how."""
+    module = importlib.import_module("exercise_logic")
+    where = os.path.dirname(module.__file__)
+    print(f"✓ exercise_logic {module.__version__}: {how_ja} / {how_en} ({where})")
+    return module
 
 
 def _locate_exercise_logic():
     """Import exercise_logic: installed, in a kit checkout nearby, or pip-installed from KIT_SOURCE."""
-    try:
-        return importlib.import_module("exercise_logic")
-    except ImportError:
-        pass
+    if importlib.util.find_spec("exercise_logic"):
+        return _found("インストール済みのものを使います", "using the installed package")
     here = os.path.abspath(os.getcwd())
     for _ in range(4):                       # a kit checkout: this folder or one above it
         if os.path.isfile(os.path.join(here, "exercise_logic", "__init__.py")):
             sys.path.insert(0, here)
-            return importlib.import_module("exercise_logic")
+            return _found("キットのフォルダのものを使います", "using the kit folder")
         here = os.path.dirname(here)
     source = globals().get("KIT_SOURCE") or os.environ.get("EXERCISE_LOGIC_SOURCE", "")
     if source:
         print(f"exercise_logic をインストールします / installing exercise_logic from {source} ...")
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=False)
+        pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", source],
+                             capture_output=True, text=True)
+        if pip.returncode != 0:
+            print(pip.stdout[-2000:] + pip.stderr[-3000:], file=sys.stderr)
+            raise ImportError(
+                f"KIT_SOURCE（{source}）からインストールできませんでした（pip の出力は上）。"
+                "講師から指示されたインストール元と同じか確かめてください。\\n"
+                f"Installing from KIT_SOURCE ({source}) failed (pip's output is above): "
+                "check that it is the source your instructor gave you.")
         importlib.invalidate_caches()
-        try:
-            return importlib.import_module("exercise_logic")
-        except ImportError:
-            pass
+        # Where site-packages is read-only (a JupyterHub), pip installs into the user's
+        # site-packages, which is not on sys.path if it did not exist when Python started.
+        user_site = site.getusersitepackages()
+        if site.ENABLE_USER_SITE and os.path.isdir(user_site) and user_site not in sys.path:
+            site.addsitedir(user_site)
+        if importlib.util.find_spec("exercise_logic"):
+            return _found("KIT_SOURCE からインストールしました", "installed from KIT_SOURCE")
     raise ImportError(
         "exercise_logic が見つかりません。次のどれかをしてください: (1) 講義キットのフォルダでこのノートブックを開く、"
         "(2) `pip install <キットのフォルダ or URL>` を実行する、(3) 上のセルの KIT_SOURCE に講師から指示された"
@@ -261,6 +280,13 @@ plt.tight_layout()
 plt.show()'''
 
 USE_REFERENCE = '''el.show_gradcam_comparison(model, x_test[:8], cols=4)'''
+
+USE_EXPLORE = '''# このモデルをブラウザで調べる（クラス・層・手法を変える、手法の比較、サニティチェック）
+# Explore this model interactively: classes, layers, methods, method comparison, sanity check
+try:
+    el.explore(model, x_test[:16], y_test[:16])
+except ImportError as error:  # Gradio is not installed here: the message says how to add it
+    print(error)'''
 
 QUIET = "warnings.simplefilter(\"ignore\")  # any stderr output would fail this test cell under nbgrader\n"
 
@@ -335,7 +361,7 @@ def build(lang: str):
         source = QUIET + VISIBLE[grade_id] + "\n\n" + spec.hidden_block(grade_id)
         cells.append(_nbgrader(new_code_cell(source), grade_id, grade=True, locked=True, points=points))
     cells += [new_markdown_cell(T["use"][lang]), new_code_cell(USE), new_code_cell(USE_REFERENCE),
-              new_markdown_cell(T["discuss"][lang])]
+              new_code_cell(USE_EXPLORE), new_markdown_cell(T["discuss"][lang])]
     for grade_id, points in spec.MANUAL_CELLS.items():
         cells.append(_nbgrader(new_markdown_cell(T[grade_id][lang]), grade_id + "_question", locked=True))
         answer = "### BEGIN SOLUTION\n" + ANSWERS[grade_id][lang] + "\n### END SOLUTION"

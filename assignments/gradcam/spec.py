@@ -65,6 +65,23 @@ TEST_CELLS = {
 }
 AUTO_POINTS = sum(points for points, _ in TEST_CELLS.values())
 
+# The visible tests' own models and images (build_source.VISIBLE builds exactly
+# these), per test cell. Feedback pages show a student's maps on these cases
+# only: hidden cases stay hidden.
+VISIBLE_MODELS = {
+    "visible_basic": (28, 28, 1, 1),
+    "visible_classes": (28, 28, 4, 2),
+    "visible_layers": (28, 28, 1, 3),
+    "visible_shapes": (24, 32, 1, 4),
+}
+FEEDBACK_CASES = {
+    "test_gradcam_basic": [("visible_basic", 0, "last", None)],
+    "test_gradcam_known": [("known", "ramp", "last", 1), ("known", "ramp", "last", 0)],
+    "test_gradcam_classes": [("visible_classes", 1, "last", c) for c in (None, 0, 1, 2, 3)],
+    "test_gradcam_layers": [("visible_layers", 2, "first", None)],
+    "test_gradcam_shapes": [("visible_shapes", 3, "last", None)],
+}
+
 # After min-max scaling both maps, correct implementations (NumPy or TF,
 # probability or logit of a sigmoid, normalise-then-resize or resize-then-
 # normalise) differ by < 1e-5; every listed mistake by > 0.05 (see the tests).
@@ -223,7 +240,7 @@ def _gc_hidden_run(student_fn, cases):
 
 def check_namespace() -> dict:
     """CHECK_SOURCE exec'd into a fresh namespace (for the grader and the fast tests)."""
-    namespace = {"_GC_MODELS": dict(MODELS), "_GC_ATOL": ATOL}
+    namespace = {"_GC_MODELS": {**MODELS, **VISIBLE_MODELS}, "_GC_ATOL": ATOL}
     exec(compile(CHECK_SOURCE, "<gradcam-checks>", "exec"), namespace)
     return namespace
 
@@ -239,9 +256,18 @@ def hidden_block(grade_id: str) -> str:
 
 
 def all_cases() -> list[tuple]:
-    """Every distinct case, in a fixed order."""
+    """Every distinct hidden case, in a fixed order."""
+    return _distinct(cases for _, cases in TEST_CELLS.values())
+
+
+def feedback_cases() -> list[tuple]:
+    """Every distinct feedback (visible-test) case, in a fixed order."""
+    return _distinct(FEEDBACK_CASES.values())
+
+
+def _distinct(groups) -> list[tuple]:
     seen = []
-    for _, cases in TEST_CELLS.values():
+    for cases in groups:
         for case in cases:
             if case not in seen:
                 seen.append(case)

@@ -1,6 +1,7 @@
 """Where did the model look? Class activation maps and attributions for Keras models."""
-from .api import (CAM_METHODS, METHODS, PIXEL_METHODS, cam_engine, check_methods, compute_gradcam,
-                  gradcam, lecture_layer_and_target)
+from .api import (BLANK_EVIDENCE, CAM_METHODS, COUNTERFACTUAL_METHODS, METHODS, PIXEL_METHODS,
+                  blank_maps, cam_engine, check_methods, compute_gradcam, gradcam,
+                  lecture_layer_and_target)
 from .base import BaseCAM, Explainer, PixelAttribution
 from .faithfulness import DeletionInsertion, deletion_insertion, plot_deletion_insertion
 from .layers import conv_layer_names, output_kind, resolve_layer
@@ -10,7 +11,7 @@ from .sanity import CascadingMaps, SanityResult, cascading_randomisation_maps, s
 from .scorecard import Scorecard, method_scorecard
 
 __all__ = ["BaseCAM", "Explainer", "GradCAM", "PixelAttribution", "METHODS", "CAM_METHODS",
-           "PIXEL_METHODS", "cam_engine", "check_methods", "compute_gradcam", "gradcam", "lecture_layer_and_target",
+           "PIXEL_METHODS", "COUNTERFACTUAL_METHODS", "BLANK_EVIDENCE", "blank_maps", "cam_engine", "check_methods", "compute_gradcam", "gradcam", "lecture_layer_and_target",
            "conv_layer_names", "output_kind", "resolve_layer",
            "pointing_game", "energy_in_mask", "peak_in_region", "DeletionInsertion", "deletion_insertion",
            "plot_deletion_insertion", "CascadingMaps", "SanityResult", "cascading_randomisation_maps",

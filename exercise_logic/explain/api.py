@@ -7,6 +7,8 @@ one-image function, and :func:`cam_engine` gives the compiled explainer of a
 """
 from __future__ import annotations
 
+import numpy as np
+
 from . import methods as m
 from .base import BaseCAM, Explainer, PixelAttribution
 from .layers import resolve_layer
@@ -27,12 +29,22 @@ def check_methods(methods) -> list[str]:
 
 CAM_METHODS = tuple(name for name, method in METHODS.items() if issubclass(method, BaseCAM))
 PIXEL_METHODS = tuple(name for name, method in METHODS.items() if issubclass(method, PixelAttribution))
+#: Methods with a counterfactual map (negated gradients): the gradient-based CAM methods.
+COUNTERFACTUAL_METHODS = tuple(name for name in CAM_METHODS if METHODS[name].uses_gradients)
+#: A map is "blank" when its positive evidence is below this fraction of its negative one.
+BLANK_EVIDENCE = 1e-3
 
 
-def cam_engine(model, layer=None, method="gradcam") -> Explainer:
-    """The explainer for (model, layer, method), built once and cached with the model."""
+def cam_engine(model, layer=None, method="gradcam", counterfactual: bool = False) -> Explainer:
+    """The explainer for (model, layer, method), built once and cached with the model.
+
+    ``counterfactual=True`` negates the gradients (methods in :data:`COUNTERFACTUAL_METHODS`).
+    """
     if method not in METHODS:
         raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
+    if counterfactual and method not in COUNTERFACTUAL_METHODS:
+        raise ValueError(f"method {method!r} has no counterfactual map; "
+                         f"choose one of {list(COUNTERFACTUAL_METHODS)}")
     path = resolve_layer(model, layer)
     per_model = model.__dict__.get("_cam_engines")
     if per_model is None:
@@ -40,13 +52,31 @@ def cam_engine(model, layer=None, method="gradcam") -> Explainer:
         # the engines live and die with it; a global weak map would keep it alive.
         per_model = {}
         object.__setattr__(model, "_cam_engines", per_model)
-    key = (method, path)
+    key = (method, path, bool(counterfactual))
     if key not in per_model:
-        per_model[key] = METHODS[method](model, path)
+        options = {"counterfactual": True} if counterfactual else {}
+        per_model[key] = METHODS[method](model, path, **options)
     return per_model[key]
 
 
-def gradcam(model, images, layer=None, target=None, method="gradcam", batch_size=None):
+def blank_maps(model, images, layer=None, target=None, method="gradcam",
+               counterfactual: bool = False) -> np.ndarray:
+    """Which maps are blank: all zero, or with negligible positive evidence.
+
+    A CAM map is blank when ReLU leaves less than :data:`BLANK_EVIDENCE` of
+    the largest negative value of the map before ReLU (see
+    :meth:`BaseCAM.evidence`); a pixel-space map when it is all zero.
+    Returns ndarray of bool, shape (N,).
+    """
+    engine = cam_engine(model, layer, method, counterfactual)
+    if isinstance(engine, BaseCAM):
+        return engine.evidence(images, target) < BLANK_EVIDENCE
+    maps = engine(images, target)
+    return maps.reshape(len(maps), -1).max(axis=1) <= 0
+
+
+def gradcam(model, images, layer=None, target=None, method="gradcam", batch_size=None,
+            counterfactual: bool = False):
     """Grad-CAM (or another method's) maps for a batch of images.
 
     Parameters
@@ -63,6 +93,10 @@ def gradcam(model, images, layer=None, target=None, method="gradcam", batch_size
         (score z) and 0 = normal (score -z). For multi-label, the label index.
     method : str
         A key of :data:`exercise_logic.explain.METHODS` (default ``'gradcam'``).
+    counterfactual : bool
+        The counterfactual map (Selvaraju et al., 2017): negated gradients, i.e.
+        the regions whose increase would lower the target's score. For the
+        methods in :data:`COUNTERFACTUAL_METHODS`.
 
     Returns
     -------
@@ -70,7 +104,7 @@ def gradcam(model, images, layer=None, target=None, method="gradcam", batch_size
         For Grad-CAM: ReLU(sum_k alpha_k A_k) divided by its max (all-zero maps
         stay zero), upsampled bilinearly to the input size; values in [0, 1].
     """
-    return cam_engine(model, layer, method)(images, target, batch_size)
+    return cam_engine(model, layer, method, counterfactual)(images, target, batch_size)
 
 
 def lecture_layer_and_target(model, last_conv_layer_name="last_conv_layer", class_index=None):

@@ -169,7 +169,26 @@ def normalise_by_max(maps):
 
 
 class BaseCAM(Explainer):
-    """Shared work of class-activation-map methods on a conv layer."""
+    """Shared work of class-activation-map methods on a conv layer.
+
+    Parameters
+    ----------
+    counterfactual : bool
+        Explain with the negated gradients -G (Selvaraju et al., 2017, section 5):
+        the regions whose increase would *lower* the class score. Only for
+        methods whose map follows the gradients (:attr:`uses_gradients`).
+    """
+
+    #: Whether the map is built from the gradients G (so that -G gives the counterfactual map).
+    uses_gradients = True
+
+    def __init__(self, model, layer=None, counterfactual: bool = False):
+        if counterfactual and not self.uses_gradients:
+            raise ValueError(f"{self.name} does not use gradients, so it has no counterfactual map; "
+                             "use a gradient-based CAM method such as 'gradcam'")
+        self.counterfactual = bool(counterfactual)
+        super().__init__(model, layer)
+        self._compiled_evidence = None
 
     def channel_weights(self, activations, gradients):
         """Per-image channel weights, shape (N, K), from A and G of shape (N, h, w, K)."""
@@ -179,7 +198,8 @@ class BaseCAM(Explainer):
         """The map before ReLU, shape (N, h, w): by default sum_k weight_k A_k."""
         return tf.einsum("nhwk,nk->nhw", activations, self.channel_weights(activations, gradients))
 
-    def _maps_and_logits(self, images, targets):
+    def _signed_maps(self, images, targets):
+        """The maps before ReLU at the layer's resolution (N, h, w), logits and explained class."""
         with tf.GradientTape() as tape:
             # Watch the input: a frozen base has no trainable variables to record.
             tape.watch(images)
@@ -188,7 +208,30 @@ class BaseCAM(Explainer):
         # Each score depends on its own image only, so the gradient of their sum
         # gives every image its own gradients in one backward pass.
         gradients = tape.gradient(scores, activations)
-        raw = tf.nn.relu(self.combine(activations, gradients, images, chosen))
+        if self.counterfactual:
+            gradients = -gradients
+        return self.combine(activations, gradients, images, chosen), logits, chosen
+
+    def evidence(self, images, target=None):
+        """How much positive evidence each map has, before ReLU and normalising.
+
+        Returns ``max(ReLU(L)) / max|L|`` of the map ``L`` before ReLU, per image:
+        0 when ReLU leaves nothing (an all-zero map), tiny when what it leaves is
+        negligible next to the negative evidence; ndarray of float32, shape (N,).
+        """
+        if self._compiled_evidence is None:
+            def ratio(images, targets):
+                signed = self._signed_maps(images, targets)[0]
+                return tf.math.divide_no_nan(tf.reduce_max(tf.nn.relu(signed), axis=(1, 2)),
+                                             tf.reduce_max(tf.abs(signed), axis=(1, 2)))
+            self._compiled_evidence = tf.function(ratio, input_signature=self._compiled.input_signature)
+        images = as_batch(images)
+        return self._compiled_evidence(tf.constant(images),
+                                       tf.constant(self._targets(target, len(images)))).numpy()
+
+    def _maps_and_logits(self, images, targets):
+        signed, logits, chosen = self._signed_maps(images, targets)
+        raw = tf.nn.relu(signed)
         upsampled = tf.image.resize(normalise_by_max(raw)[..., tf.newaxis], tf.shape(images)[1:3],
                                     method="bilinear")[..., 0]
         return tf.clip_by_value(upsampled, 0.0, 1.0), logits, chosen

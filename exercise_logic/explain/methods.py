@@ -11,6 +11,11 @@ CAM methods (on a conv layer's activations A and gradients G, shapes (N, h, w, K
 - Score-CAM (Wang et al., 2020): w_k = p(class | image x normalised upsampled A_k),
   with every masked image of the batch in one forward pass.
 
+Every CAM method but Score-CAM can give the *counterfactual* map
+(``counterfactual=True``; Selvaraju et al., 2017, section 5): the same formula on
+the negated gradients -G, so it shows the regions whose increase would lower
+the class score. For Grad-CAM: ReLU(sum_k w_k A_k) with w_k = mean_ij (-G_ijk).
+
 Pixel-space methods (gradients of the score with respect to the input):
 
 - Saliency (Simonyan et al., 2014): max_c |dS/dx|.
@@ -70,6 +75,7 @@ class LayerCAM(BaseCAM):
 
 class ScoreCAM(BaseCAM):
     name = "scorecam"
+    uses_gradients = False
     batch_size = 16  # x K channels masked images per forward pass
 
     def combine(self, activations, gradients, images, chosen):

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -42,8 +39,8 @@ def demo_dirs(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def store(demo_dirs):
-    """The handlers' model store, with the session's model trained into its cache."""
-    from demo.handlers import ModelStore
+    """The explorer's model store, with the session's model trained into its cache."""
+    from exercise_logic.explorer.model_store import ModelStore
     store = ModelStore(demo_dirs["work"], epochs=EPOCHS, cache_dir=demo_dirs["cache"],
                        root=demo_dirs["medmnist"])
     store.get(DATASET, MODEL)
@@ -57,7 +54,7 @@ def loaded(store):
 
 @pytest.fixture(scope="session")
 def outputs(demo_dirs):
-    from demo.handlers import OutputFiles
+    from exercise_logic.explorer.output_files import OutputFiles
     return OutputFiles(demo_dirs["work"] / "out")
 
 
@@ -72,7 +69,7 @@ def image_files(demo_dirs, loaded) -> dict[str, Path]:
     """Uploads students make: ordinary, awkward (16-bit, RGBA, palette...) and broken."""
     folder = demo_dirs["files"]
     rng = np.random.default_rng(0)
-    sample = np.round(loaded.dataset.test.images[loaded.sample_indices[0], :, :, 0] * 255)
+    sample = np.round(loaded.images.images[loaded.images.sample_indices[0], :, :, 0] * 255)
     files = {
         "sample.png": Image.fromarray(sample.astype(np.uint8)),
         "xray_16bit.png": Image.fromarray((rng.random((60, 48)) * 4095).astype(np.uint16)),
@@ -102,47 +99,20 @@ def image_files(demo_dirs, loaded) -> dict[str, Path]:
     return paths
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(demo_dirs, store):
     """``python -m demo`` on a free port, loading the session's cached model."""
-    import httpx
-    port = _free_port()
-    env = {**os.environ, "EXERCISE_LOGIC_CACHE": str(demo_dirs["cache"]),
-           "MEDMNIST_ROOT": str(demo_dirs["medmnist"]), "PYTHONUNBUFFERED": "1"}
-    log_path = demo_dirs["server"] / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "demo", "--port", str(port), "--epochs", str(EPOCHS),
-             "--dataset", DATASET, "--workdir", str(demo_dirs["server"])],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
+    from demo.server_process import ServerFailed, start_demo
+    env = {"EXERCISE_LOGIC_CACHE": str(demo_dirs["cache"]), "MEDMNIST_ROOT": str(demo_dirs["medmnist"])}
     try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the app exited:\n{log_path.read_text(errors='replace')[-3000:]}")
-            try:
-                if httpx.get(url + "gradio_api/info", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the app did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.3)
-        yield url
+        running = start_demo(["--epochs", EPOCHS, "--dataset", DATASET, "--workdir", demo_dirs["server"]],
+                             log_path=demo_dirs["server"] / "server.log", env=env)
+    except ServerFailed as error:
+        pytest.fail(str(error))
+    try:
+        yield running.url
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        running.stop()
 
 
 @pytest.fixture(scope="session")
@@ -174,3 +144,37 @@ def page(browser, server):
     page.goto(server)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def model_files(demo_dirs) -> dict[str, Path]:
+    """Saved ``.keras`` models students might upload: good ones, and each kind the explorer refuses."""
+    import keras
+
+    import exercise_logic as el
+    folder = demo_dirs["files"] / "models"
+    folder.mkdir()
+    keras.utils.set_random_seed(3)
+    models = {
+        "lecture_cnn.keras": el.build_model((28, 28, 3), 1),
+        "softmax_two.keras": el.build_model((28, 28, 3), 2),
+        "softmax_three.keras": el.build_model((28, 28, 3), 3),
+        "no_conv.keras": keras.Sequential([keras.Input((28, 28, 3)), keras.layers.Flatten(),
+                                           keras.layers.Dense(1, activation="sigmoid")]),
+        "lambda.keras": keras.Sequential([keras.Input((28, 28, 3)), keras.layers.Conv2D(4, 3),
+                                          keras.layers.Lambda(lambda x: x * 2.0), keras.layers.Flatten(),
+                                          keras.layers.Dense(1, activation="sigmoid")]),
+        "size_100.keras": el.build_model((100, 100, 3), 1, "deeper"),
+    }
+    paths = {}
+    for name, model in models.items():
+        paths[name] = folder / name
+        model.save(paths[name])
+    whole = paths["lecture_cnn.keras"].read_bytes()
+    paths["truncated.keras"] = folder / "truncated.keras"
+    paths["truncated.keras"].write_bytes(whole[: len(whole) // 2])
+    paths["weights.h5"] = folder / "weights.h5"
+    paths["weights.h5"].write_bytes(whole)
+    paths["too_big.keras"] = folder / "too_big.keras"       # over the explorer's 8 MB, under the 10 MB upload limit
+    paths["too_big.keras"].write_bytes(whole + bytes(9 << 20))
+    return paths

@@ -42,25 +42,32 @@ def _choose(page, dropdown: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def test_select_a_sample_and_change_every_control(page):
+def test_select_a_sample_and_change_every_control(page, loaded):
     first = _wait_for_new_overlay(page, None)          # the page opens on the first sample
     assert "ROC-AUC" in page.inner_text("#banner")
-    page.locator("#sample-gallery .thumbnail-item").nth(3).click()
+    # A sample with evidence for some class: a barely trained model can leave an image with none
+    # (every hidden unit dead for it), where no control changes the map.
+    import exercise_logic as el
+    samples = loaded.images.images[loaded.images.sample_indices]
+    alive = ~(el.explain.blank_maps(loaded.model, samples, target=0)
+              & el.explain.blank_maps(loaded.model, samples, target=1))
+    page.locator("#sample-gallery .thumbnail-item").nth(int(np.flatnonzero(alive[1:])[0]) + 1).click()
     shown = _wait_for_new_overlay(page, first)
     assert page.inner_text("#prediction").count("%") >= 2
 
-    # Target: one of the two classes always differs from the predicted one.
+    # Target: the page starts on "abnormal" (the lecture's default); "normal" gives another map.
+    assert page.input_value("#target input") == "abnormal"
     pictures = [_pixels(page, shown)]
-    for target in ("abnormal", "normal"):
+    for target in ("normal", "abnormal"):
         _choose(page, "target", target)
         shown = _wait_for_new_overlay(page, shown)
         pictures.append(_pixels(page, shown))
-    assert not (np.array_equal(pictures[0], pictures[1]) and np.array_equal(pictures[0], pictures[2]))
+    assert not np.array_equal(pictures[1], pictures[2])
     # Stay on a class with a visible (non-flat) map, so the layer change shows.
-    live = "abnormal" if len(np.unique(pictures[1].reshape(-1, 3), axis=0)) > len(
-        np.unique(pictures[2].reshape(-1, 3), axis=0)) else "normal"
-    if live == "abnormal":
-        _choose(page, "target", "abnormal")
+    live = "abnormal" if len(np.unique(pictures[2].reshape(-1, 3), axis=0)) > len(
+        np.unique(pictures[1].reshape(-1, 3), axis=0)) else "normal"
+    if live == "normal":
+        _choose(page, "target", "normal")
         shown = _wait_for_new_overlay(page, shown)
 
     before = _pixels(page, shown)
@@ -102,3 +109,41 @@ def test_the_page_makes_no_request_beyond_this_machine(page, server):
     outside = [url for url in page.requests_seen
                if not url.startswith((server.rstrip("/"), "data:", "blob:"))]
     assert outside == []
+
+
+def test_a_blank_map_explains_itself_and_one_click_shows_the_counterfactual(browser, server, loaded):
+    """A sample whose "normal" map is blank for the session's model: the page says why (in English
+    here) and one click shows the counterfactual map; the grid names the class of every tile."""
+    import exercise_logic as el
+    samples = loaded.images.images[loaded.images.sample_indices]
+    blank = el.explain.blank_maps(loaded.model, samples, target=0)
+    assert blank.any(), "the 1-epoch lecture CNN has no blank 'normal' map among the samples"
+    position = int(np.flatnonzero(blank)[0])
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 2000})
+    context.set_default_timeout(30_000)
+    try:
+        page = context.new_page()
+        page.goto(server)
+        shown = _wait_for_new_overlay(page, None)
+        assert page.input_value("#target input") == "abnormal"        # the lecture's default
+        page.locator("#grid").filter(has_text="explains: abnormal").wait_for()
+        page.locator("#sample-gallery .thumbnail-item").nth(position).click()
+        shown = _wait_for_new_overlay(page, shown)
+        _choose(page, "target", "normal")
+        page.locator("#blank-note").filter(has_text="no positive evidence for “normal”").wait_for()
+        heatmap = _pixels(page, page.get_attribute("#heatmap img", "src"))
+        assert heatmap.reshape(-1, 3).std(axis=0).max() == 0          # one flat colour
+        page.locator("#grid").filter(has_text="explains: normal").wait_for()
+
+        shown = _overlay_src(page)
+        before = _pixels(page, shown)
+        page.click("#counterfactual-button")                          # one click
+        _wait_for_changed_pixels(page, shown, before)
+        page.locator("#blank-note").filter(has_text="counterfactual map").wait_for()
+        assert page.is_checked("#counterfactual input")
+        heatmap = _pixels(page, page.get_attribute("#heatmap img", "src"))
+        assert heatmap.reshape(-1, 3).std(axis=0).max() > 10
+        assert page.locator("#counterfactual-button").is_hidden()
+        page.locator("#grid").filter(has_text="explains: normal (counterfactual)").wait_for()
+    finally:
+        context.close()

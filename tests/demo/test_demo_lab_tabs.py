@@ -4,11 +4,10 @@ from __future__ import annotations
 import gradio as gr
 import numpy as np
 import pytest
-from demo_support import DATASET, MODEL
 from PIL import Image
 
 import exercise_logic as el
-from demo import lab_handlers as lab
+from exercise_logic.explorer import lab_handlers as lab
 
 
 def _pixels(path) -> np.ndarray:
@@ -22,13 +21,13 @@ def _has_kana(text: str) -> bool:
 
 @pytest.fixture(scope="module")
 def abnormal_index(loaded):
-    index = int(loaded.sample_indices[0])  # the gallery starts with an abnormal image
-    assert loaded.dataset.test.masks[index].any()
+    index = int(loaded.images.sample_indices[0])  # the gallery starts with an abnormal image
+    assert loaded.images.masks[index].any()
     return index
 
 
-def test_compare_methods_shows_every_method_with_its_scores(store, outputs, abnormal_index):
-    items, table = lab.compare_methods(store, outputs, DATASET, MODEL, None, abnormal_index,
+def test_compare_methods_shows_every_method_with_its_scores(loaded, outputs, abnormal_index):
+    items, table = lab.compare_methods(loaded, outputs, None, abnormal_index,
                                        "abnormal", None, 0.4, "jet", "en")
     assert len(items) == len(el.METHODS)
     assert [caption.split(" — ")[0] for _, caption in items] == list(el.METHODS)
@@ -43,13 +42,13 @@ def test_compare_methods_shows_every_method_with_its_scores(store, outputs, abno
         assert 0.0 <= deletion <= 1.0 and 0.0 <= insertion <= 1.0
     assert "Pointing game" in table and "lower is better" in table
 
-    _, table_ja = lab.compare_methods(store, outputs, DATASET, MODEL, None, abnormal_index,
+    _, table_ja = lab.compare_methods(loaded, outputs, None, abnormal_index,
                                       "abnormal", None, 0.4, "jet", "ja")
     assert "削除 AUC" in table_ja and _has_kana(table_ja)
 
 
-def test_compare_methods_on_an_upload_has_no_pointing_game(store, outputs, image_files):
-    items, table = lab.compare_methods(store, outputs, DATASET, MODEL,
+def test_compare_methods_on_an_upload_has_no_pointing_game(loaded, outputs, image_files):
+    items, table = lab.compare_methods(loaded, outputs,
                                        str(image_files["sample.png"]), None, "predicted", None,
                                        0.4, "jet", "en")
     assert len(items) == len(el.METHODS)
@@ -57,9 +56,9 @@ def test_compare_methods_on_an_upload_has_no_pointing_game(store, outputs, image
     assert "| Pointing game" not in table and "needs a synthetic test image" in table
 
 
-def test_sanity_check_randomises_step_by_step(store, outputs, loaded, abnormal_index):
+def test_sanity_check_randomises_step_by_step(outputs, loaded, abnormal_index):
     methods = ["gradcam", "saliency"]
-    items, columns, table = lab.sanity_check(store, outputs, DATASET, MODEL, None, abnormal_index,
+    items, columns, table = lab.sanity_check(loaded, outputs, None, abnormal_index,
                                              methods, "abnormal", None, "jet", "en")
     steps = 1 + len(el.explain.sanity.weighted_layers(loaded.model))
     assert columns == steps and len(items) == len(methods) * steps
@@ -68,29 +67,29 @@ def test_sanity_check_randomises_step_by_step(store, outputs, loaded, abnormal_i
     assert items[-1][1].startswith(f"saliency · step {steps - 1}: ")
     assert "Spearman" in table and table.count("| `") == len(methods)
     # A language switch re-renders the kept result: same numbers, new words, no new randomisation.
-    kept = len(lab._cascades)
-    items_ja, _, _ = lab.sanity_check(store, outputs, DATASET, MODEL, None, abnormal_index,
+    kept = len(lab._cascades._values)
+    items_ja, _, _ = lab.sanity_check(loaded, outputs, None, abnormal_index,
                                       methods, "abnormal", None, "jet", "ja")
-    assert len(lab._cascades) == kept
+    assert len(lab._cascades._values) == kept
     assert [caption.split("·")[-1] for _, caption in items_ja] == [caption.split("·")[-1] for _, caption in items]
     assert items_ja[0][1] != items[0][1]
     # The caller's model is untouched: the explorer still gives the same map.
     before = loaded.model.get_weights()
-    lab.sanity_check(store, outputs, DATASET, MODEL, None, abnormal_index, ["gradcam"],
+    lab.sanity_check(loaded, outputs, None, abnormal_index, ["gradcam"],
                      "predicted", None, "jet", "ja")
     assert all(np.array_equal(a, b) for a, b in zip(before, loaded.model.get_weights()))
 
 
-def test_lab_tabs_bad_input_gives_a_message_in_both_languages(store, outputs, abnormal_index):
-    labs = lab.ShortcutLabs(store)
+def test_lab_tabs_bad_input_gives_a_message_in_both_languages(store, loaded, outputs, abnormal_index):
+    labs = lab.ShortcutLabs(store.seed, store.cache_dir)
     calls = {
-        "no image": lambda lang: lab.compare_methods(store, outputs, DATASET, MODEL, None, None,
+        "no image": lambda lang: lab.compare_methods(loaded, outputs, None, None,
                                                      "predicted", None, 0.4, "jet", lang),
-        "bad class": lambda lang: lab.compare_methods(store, outputs, DATASET, MODEL, None,
+        "bad class": lambda lang: lab.compare_methods(loaded, outputs, None,
                                                       abnormal_index, "cat", None, 0.4, "jet", lang),
-        "no method": lambda lang: lab.sanity_check(store, outputs, DATASET, MODEL, None,
+        "no method": lambda lang: lab.sanity_check(loaded, outputs, None,
                                                    abnormal_index, [], "predicted", None, "jet", lang),
-        "bad method": lambda lang: lab.sanity_check(store, outputs, DATASET, MODEL, None,
+        "bad method": lambda lang: lab.sanity_check(loaded, outputs, None,
                                                     abnormal_index, ["magic"], None, None, "jet", lang),
         "strength": lambda lang: lab.shortcut_lab(labs, outputs, "simple", 1.5, 1, lang),
         "epochs": lambda lang: lab.shortcut_lab(labs, outputs, "simple", 0.95, 0, lang),
@@ -108,7 +107,7 @@ def test_lab_tabs_bad_input_gives_a_message_in_both_languages(store, outputs, ab
 
 
 def test_shortcut_lab_trains_once_with_progress_and_is_bilingual(store, outputs):
-    labs = lab.ShortcutLabs(store)
+    labs = lab.ShortcutLabs(store.seed, store.cache_dir)
     reports = []
     summary, table, figure = lab.shortcut_lab(labs, outputs, "simple", 0.95, 1, "en",
                                               progress=lambda value, text: reports.append((value, text)))

@@ -28,6 +28,12 @@ def default_base_dir() -> Path:
     return Path(cache) / "demo-tmp"
 
 
+def stay_offline() -> None:
+    """Set the variables that keep Gradio and huggingface_hub from calling out (before importing them)."""
+    for name, value in OFFLINE_ENV.items():
+        os.environ[name] = value
+
+
 def prepare(workdir: str | os.PathLike | None = None, *, cleanup: bool = True) -> Path:
     """Set the offline variables and give this process its own temporary folder.
 
@@ -36,8 +42,7 @@ def prepare(workdir: str | os.PathLike | None = None, *, cleanup: bool = True) -
     fresh ``run-*`` folder under ``workdir`` (default :func:`default_base_dir`),
     removed when the process exits. Returns that folder.
     """
-    for name, value in OFFLINE_ENV.items():
-        os.environ[name] = value
+    stay_offline()
     base = Path(workdir) if workdir is not None else default_base_dir()
     base.mkdir(parents=True, exist_ok=True)
     run = Path(tempfile.mkdtemp(prefix="run-", dir=base))

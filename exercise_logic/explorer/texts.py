@@ -49,6 +49,27 @@ TEXT = {
                 "en": "Lesion outlines exist for the synthetic test images only."},
     "flat_map": {"ja": "ヒートマップが全面 0 です（この層・クラスでは正の寄与がありません）。",
                  "en": "The heatmap is all zero (no positive contribution for this layer and class)."},
+    "blank_note": {
+        "ja": "⚠️ **このヒートマップは空です**（全面 0、または正の値がごくわずか）。層 `{layer}` には"
+              "「{cls}」を支持する**正の根拠がありません**。{method} の最後の ReLU が、負の値しかない"
+              "マップを 0 にしました。ツールの故障ではありません：このモデルは「{cls}」を、ほかのクラスの"
+              "特徴が**ないこと**として判断しているのかもしれません。**反実仮想マップ**（負の勾配）は、"
+              "増えると「{cls}」のスコアが下がる領域、つまり「{cls}」に反する根拠を示します。",
+        "en": "⚠️ **This heatmap is blank** (all zero, or its positive part is negligible). Layer `{layer}` "
+              "holds **no positive evidence for “{cls}”**: the final ReLU of {method} removed a map that was "
+              "only negative. The tool is not broken: this model may recognise “{cls}” as the *absence* of "
+              "the other classes' features. The **counterfactual map** (negative gradients) shows the "
+              "regions whose increase would lower the score of “{cls}”: the evidence against it."},
+    "blank_other_method": {
+        "ja": "反実仮想マップがある手法: {choices}。", "en": "Methods with a counterfactual map: {choices}."},
+    "counterfactual": {"ja": "反実仮想マップ（負の勾配）", "en": "Counterfactual map (negative gradients)"},
+    "counterfactual_button": {"ja": "反実仮想マップを表示", "en": "Show the counterfactual map"},
+    "counterfactual_shown": {
+        "ja": "🔁 「{cls}」の**反実仮想マップ**を表示中：赤い領域が増えると「{cls}」のスコアが下がります。",
+        "en": "🔁 Showing the **counterfactual map** of “{cls}”: where it is red, more of the image would "
+              "lower the score of “{cls}”."},
+    "counterfactual_short": {"ja": "反実仮想", "en": "counterfactual"},
+    "explains": {"ja": "説明", "en": "explains"},
     "true_label": {"ja": "正解", "en": "true"},
     "pred_label": {"ja": "予測", "en": "pred"},
     "hit": {"ja": "ヒット", "en": "hit"},
@@ -151,6 +172,34 @@ TEXT = {
     "lab_drop": {"ja": "正解率の低下（ポイント）", "en": "Accuracy drop (points)"},
     "lab_marker_peak": {"ja": "「異常」マップの最大点がマーカー上", "en": "Abnormal maps peaking on the marker"},
     "lab_pointing": {"ja": "病変へのポインティングゲーム", "en": "Lesion pointing game"},
+    # Your own model: uploaded in the page, or passed to exercise_logic.explore()
+    "upload_model": {"ja": "自分のモデル（.keras）をアップロード", "en": "Upload your own model (.keras)"},
+    "upload_button": {"ja": ".keras ファイルを選ぶ", "en": "Choose a .keras file"},
+    "upload_intro": {
+        "ja": "ノートブックで `model.save('my_model.keras')` したファイルを読み込み、上の「モデル」で"
+              "「アップロードしたモデル」を選んで説明します。**このブラウザのタブだけ**が使えます"
+              "（ほかの人には見えません）。タブを閉じると削除されます。安全のため、コードを含むモデル"
+              "（Lambda 層など）は読み込みません。",
+        "en": "Load the file you saved in the notebook with `model.save('my_model.keras')`; it is then "
+              "explained as “your uploaded model” (the Model menu above). Only **this browser tab** can "
+              "use it (nobody else sees it) and it is deleted when the tab closes. For safety, models that "
+              "contain code (Lambda layers and the like) are refused."},
+    "upload_ok": {
+        "ja": "✅ `{name}` を読み込みました：入力 {shape}、畳み込み層 {convs} 個、出力 {outputs}。",
+        "en": "✅ `{name}` is loaded: input {shape}, {convs} conv layers, output {outputs}."},
+    "uploaded_model": {"ja": "アップロードしたモデル", "en": "your uploaded model"},
+    "own_images": {"ja": "あなたの画像", "en": "your images"},
+    "own_model": {"ja": "あなたのモデル", "en": "your model"},
+    "banner_unlabelled": {
+        "ja": "**使用中:** {dataset} ／ モデル {model}（{n} 枚、正解ラベルなし）",
+        "en": "**In use:** {dataset} / model {model} ({n} images, no labels)"},
+    "server_started": {
+        "ja": "[demo] Grad-CAM エクスプローラー: {url}  （Ctrl-C で終了）",
+        "en": "[demo] Grad-CAM explorer: {url}  (Ctrl-C to stop)"},
+    "server_stopped": {"ja": "[demo] 終了しました。", "en": "[demo] stopped."},
+    "not_trained_yet": {
+        "ja": "[demo] {key}: モデルは未学習です。ページを開くと学習の進み具合が表示されます。",
+        "en": "[demo] {key}: not trained yet; open the page to train it with a progress bar."},
     # Errors (shown as a message in the page, never a stack trace)
     "err_no_image": {"ja": "画像がありません。テスト画像を選ぶか、画像をアップロードしてください。",
                      "en": "No image: pick a test image or upload one."},
@@ -182,6 +231,39 @@ TEXT = {
     "err_epochs": {"ja": "エポック数は 1 から {max} の整数にしてください（{value!r}）。",
                    "en": "Epochs must be a whole number from 1 to {max} ({value!r})."},
     "err_model": {"ja": "モデルを用意できませんでした: {error}", "en": "Could not prepare the model: {error}"},
+    "err_counterfactual": {"ja": "{method} には反実仮想マップがありません。使える手法: {choices}",
+                           "en": "{method} has no counterfactual map; choose one of: {choices}"},
+    "err_no_upload": {"ja": "アップロードしたモデルがまだありません。下の欄から .keras ファイルを読み込んでください。",
+                      "en": "No uploaded model yet: upload your .keras file below first."},
+    "err_upload_type": {
+        "ja": "{name}: .keras ファイルではありません。ノートブックで model.save('my_model.keras') として保存してください。",
+        "en": "{name}: not a .keras file. Save your model in the notebook with model.save('my_model.keras')."},
+    "err_upload_size": {"ja": "{name}: ファイルが大きすぎます（{size:.1f} MB、上限 {limit:.0f} MB）。",
+                        "en": "{name}: the file is too large ({size:.1f} MB; the limit is {limit:.0f} MB)."},
+    "err_upload_unsafe": {
+        "ja": "{name}: コードを含むモデル（Lambda 層や独自のクラス）は安全のため読み込めません。"
+              "Keras の標準の層だけで作り直して保存してください。（{error}）",
+        "en": "{name}: models that contain code (a Lambda layer or a custom class) are refused for safety. "
+              "Rebuild it from Keras' built-in layers and save it again. ({error})"},
+    "err_upload_broken": {
+        "ja": "{name}: ファイルが壊れているか、Keras のモデルではありません（{error}）。もう一度保存してください。",
+        "en": "{name}: the file is damaged or not a Keras model ({error}). Save it again."},
+    "err_upload_input": {
+        "ja": "{name}: 画像 1 枚（高さ, 幅, 1 または 3 チャネル）を受け取るモデルが必要です。このモデルの入力は {shape} です。",
+        "en": "{name}: the model must take one image input (height, width, 1 or 3 channels); its input is {shape}."},
+    "err_upload_no_conv": {
+        "ja": "{name}: 2D 畳み込み層（Conv2D など）がありません。Grad-CAM は畳み込み層の特徴マップを説明します。",
+        "en": "{name}: the model has no 2D convolution layer (Conv2D or similar); Grad-CAM explains a conv layer's maps."},
+    "err_upload_output": {
+        "ja": "{name}: 出力 {shape} は使えません。出力は 1 つで、1 ユニット（sigmoid：正常/異常）か、"
+              "クラスごとに 1 ユニット（このデータでは {classes} 個）にしてください。",
+        "en": "{name}: its output {shape} is not one the explorer understands: one output with 1 unit "
+              "(sigmoid: normal/abnormal) or one unit per class ({classes} for this data)."},
+    "err_upload_image_size": {
+        "ja": "{name}: このモデルは {size}×{size} の画像を受け取りますが、その大きさのデータがありません（あるのは {sizes} 画素）。",
+        "en": "{name}: the model takes {size}×{size} images, but there is no data at that size (available: {sizes} px)."},
+    "err_upload_run": {"ja": "{name}: テスト画像で実行できませんでした（{error}）。",
+                       "en": "{name}: the model failed on a test image ({error})."},
     "err_internal": {"ja": "処理中に問題が起きました（{error}）。別の画像か設定で試してください。",
                      "en": "Something went wrong ({error}). Try another image or setting."},
 }

@@ -1,50 +1,36 @@
 """The three lab tabs as plain functions: compare methods, sanity check, shortcut lab.
 
-Like :mod:`demo.handlers`, nothing here is Gradio layout: the library computes
+Like :mod:`.handlers`, nothing here is Gradio layout: the library computes
 (:func:`exercise_logic.deletion_insertion`, :func:`exercise_logic.pointing_game`,
 :func:`exercise_logic.explain.cascading_randomisation_maps`,
 :func:`exercise_logic.run_shortcut_lab`), these functions check the inputs,
-call it and draw the pictures. User mistakes become :class:`gradio.Error`
-in the user's language; anything else is logged and reported briefly.
+call it and draw the pictures. User mistakes become the page's message in the
+user's language; anything else is logged and reported briefly.
 """
 from __future__ import annotations
 
-import collections
 import hashlib
 import io
-import numbers
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-import exercise_logic as el
-from exercise_logic.explain.sanity import (
-    cascading_randomisation_maps,
-    similarity_to_original,
-)
-from exercise_logic.training import is_cached, training_settings
-
-from .handlers import (
-    ModelStore,
-    OutputFiles,
-    explain,
-    friendly,
-    input_image,
-    parse_colormap,
-    parse_layer,
-    parse_opacity,
-    parse_target,
-    render,
-    user_error,
-)
+from ..explain import METHODS, deletion_insertion, pointing_game
+from ..explain.sanity import cascading_randomisation_maps, similarity_to_original
+from ..shortcut_lab import ShortcutLabResult, plot_shortcut_lab, run_shortcut_lab
+from ..training import is_cached, training_settings
+from .compute_once import ComputeOnce
+from .errors import friendly
+from .handlers import explain, input_image, render
+from .model_store import ExplorerModel
+from .output_files import OutputFiles
+from .parsing import (parse_colormap, parse_lab_settings, parse_layer, parse_methods, parse_opacity,
+                      parse_target)
 from .texts import normalise_lang, t
 
 COMPARE_STEPS = 16                 # deletion/insertion curve steps (the library's default)
 SANITY_METHODS = ("gradcam", "scorecam", "saliency")   # one CAM, one perturbation CAM, one pixel method
-LAB_MODELS = ("simple", "deeper")
-LAB_MAX_EPOCHS = 20
 CASCADES_KEPT = 8                  # sanity-check results kept, so a language switch only re-renders
 
 
@@ -67,8 +53,8 @@ def _pointing_word(hit: bool | None, lang: str) -> str:
 
 
 @friendly
-def compare_methods(store: ModelStore, outputs: OutputFiles, dataset, model_type, image_path,
-                    sample_index, target, layer, opacity, colormap, lang="ja"):
+def compare_methods(loaded: ExplorerModel, outputs: OutputFiles, image_path, sample_index, target, layer,
+                    opacity, colormap, lang="ja"):
     """The selected image under every method: (gallery items, Markdown table).
 
     Each overlay is captioned with its deletion AUC (lower = more faithful),
@@ -78,21 +64,20 @@ def compare_methods(store: ModelStore, outputs: OutputFiles, dataset, model_type
     class its map explains.
     """
     lang = normalise_lang(lang)
-    loaded = store.get(dataset, model_type, lang=lang)
     image, mask = input_image(loaded, image_path, sample_index, lang)
     target, layer = parse_target(loaded, target, lang), parse_layer(loaded, layer, lang)
     colormap, opacity = parse_colormap(colormap, lang), parse_opacity(opacity, lang)
-    use_mask = (loaded.dataset.name == "synthetic" and sample_index is not None
-                and mask is not None and np.any(mask))
+    use_mask = sample_index is not None and mask is not None and np.any(mask)
 
-    methods = list(el.METHODS)
+    methods = list(METHODS)
     results = [explain(loaded, image, target, layer, method) for method in methods]
     maps = np.concatenate([result.heatmaps for result in results])
     images = np.repeat(results[0].images, len(methods), axis=0)
     targets = np.concatenate([result.targets for result in results])
-    curves = el.deletion_insertion(loaded.model, images, maps, target=targets, steps=COMPARE_STEPS)
+    curves = deletion_insertion(loaded.model, loaded.model_inputs(images), maps, target=targets,
+                                steps=COMPARE_STEPS)
     if use_mask:
-        hits = el.pointing_game(maps, np.repeat(np.asarray(mask, bool)[np.newaxis], len(methods), 0))
+        hits = pointing_game(maps, np.repeat(np.asarray(mask, bool)[np.newaxis], len(methods), 0))
     scores, items = [], []
     for row, method in enumerate(methods):
         hit = None if not use_mask or np.isnan(hits[row]) else bool(hits[row])
@@ -104,10 +89,10 @@ def compare_methods(store: ModelStore, outputs: OutputFiles, dataset, model_type
         if use_mask:
             caption += f" / {_pointing_word(hit, lang)}"
         items.append((outputs.write(picture), caption))
-    return items, compare_table(scores, use_mask, loaded.dataset.name == "synthetic", lang)
+    return items, compare_table(scores, use_mask, loaded.images.masks is not None, lang)
 
 
-def compare_table(scores: list[MethodScore], with_pointing: bool, synthetic: bool, lang: str) -> str:
+def compare_table(scores: list[MethodScore], with_pointing: bool, has_masks: bool, lang: str) -> str:
     header = [t("col_method", lang), t("col_deletion", lang), t("col_insertion", lang)]
     if with_pointing:
         header.append(t("col_pointing", lang))
@@ -119,48 +104,30 @@ def compare_table(scores: list[MethodScore], with_pointing: bool, synthetic: boo
         lines.append("| " + " | ".join(cells) + " |")
     note = t("compare_note", lang)
     if not with_pointing:
-        note += " " + t("compare_no_pointing" if synthetic else "no_mask", lang)
+        note += " " + t("compare_no_pointing" if has_masks else "no_mask", lang)
     return "\n".join(lines) + "\n\n" + note
 
 
 # -- sanity check ------------------------------------------------------------------------
 
-def parse_methods(values, lang: str = "ja") -> list[str]:
-    if isinstance(values, str):
-        values = [values]
-    chosen = [value for value in (values or []) if value]
-    unknown = [value for value in chosen if value not in el.METHODS]
-    if not chosen or unknown:
-        raise user_error(t("err_methods", lang, value=", ".join(map(str, unknown)) or "—",
-                           choices=", ".join(el.METHODS)))
-    return list(dict.fromkeys(chosen))
+_cascades = ComputeOnce(keep=CASCADES_KEPT)
 
 
-_cascades: collections.OrderedDict = collections.OrderedDict()
-_cascades_lock = threading.Lock()
-
-
-def _cascade(loaded, image, methods, target, layer):
+def _cascade(loaded: ExplorerModel, image, methods, target, layer):
     """(maps, similarity) of one image's cascading randomisation, kept for the last few requests."""
-    key = (id(loaded.model), hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest(),
+    key = (loaded.key, hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest(),
            tuple(methods), target, layer)
-    with _cascades_lock:
-        if key in _cascades:
-            _cascades.move_to_end(key)
-            return _cascades[key]
-    images = np.asarray(image, np.float32)[np.newaxis]
-    cascade = cascading_randomisation_maps(loaded.model, images, methods, target, layer, seed=0)
-    result = cascade, similarity_to_original(cascade)
-    with _cascades_lock:
-        _cascades[key] = result
-        while len(_cascades) > CASCADES_KEPT:
-            _cascades.popitem(last=False)
-    return result
+
+    def randomise():
+        images = loaded.model_inputs(np.asarray(image, np.float32)[np.newaxis])
+        cascade = cascading_randomisation_maps(loaded.model, images, methods, target, layer, seed=0)
+        return cascade, similarity_to_original(cascade)
+    return _cascades.get(key, randomise)
 
 
 @friendly
-def sanity_check(store: ModelStore, outputs: OutputFiles, dataset, model_type, image_path,
-                 sample_index, methods, target, layer, colormap, lang="ja"):
+def sanity_check(loaded: ExplorerModel, outputs: OutputFiles, image_path, sample_index, methods, target,
+                 layer, colormap, lang="ja"):
     """Cascading randomisation of the selected image: (gallery items, columns, Markdown table).
 
     The gallery has one row per method and one column per step (step 0: the
@@ -168,7 +135,6 @@ def sanity_check(store: ModelStore, outputs: OutputFiles, dataset, model_type, i
     of the model). Captions give the Spearman / SSIM of the map with step 0's.
     """
     lang = normalise_lang(lang)
-    loaded = store.get(dataset, model_type, lang=lang)
     image, _ = input_image(loaded, image_path, sample_index, lang)
     methods = parse_methods(methods, lang)
     target, layer = parse_target(loaded, target, lang), parse_layer(loaded, layer, lang)
@@ -200,52 +166,29 @@ def sanity_table(similarity, lang: str) -> str:
 
 # -- shortcut lab ------------------------------------------------------------------------
 
-def parse_lab_settings(model_type, strength, epochs, lang: str = "ja") -> tuple[str, float, int]:
-    if model_type not in LAB_MODELS:
-        raise user_error(t("err_lab_model", lang, value=model_type, choices=", ".join(LAB_MODELS)))
-    try:
-        strength = float(strength)
-    except (TypeError, ValueError):
-        raise user_error(t("err_strength", lang, value=strength)) from None
-    if not 0.0 < strength <= 1.0:
-        raise user_error(t("err_strength", lang, value=strength))
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Real) or epochs != int(epochs) \
-            or not 1 <= int(epochs) <= LAB_MAX_EPOCHS:
-        raise user_error(t("err_epochs", lang, value=epochs, max=LAB_MAX_EPOCHS))
-    return model_type, round(strength, 2), int(epochs)
-
-
 class ShortcutLabs:
     """Lab results by (model type, strength, epochs), computed once; the models are cached on disk too."""
 
-    def __init__(self, store: ModelStore):
-        self.store = store
-        self._results: dict[tuple, el.ShortcutLabResult] = {}
-        self._locks: dict[tuple, threading.Lock] = {}
-        self._guard = threading.Lock()
+    def __init__(self, seed: int = 0, cache_dir=None):
+        self.seed, self.cache_dir = seed, cache_dir
+        self._results = ComputeOnce()
 
-    def cached(self, key) -> el.ShortcutLabResult | None:
-        return self._results.get(key)
+    def cached(self, key) -> ShortcutLabResult | None:
+        return self._results.peek(key)
 
     def models_to_train(self, key) -> int:
         """How many of the lab's two models are not in the training cache yet."""
         model_type, strength, epochs = key
-        return sum(not is_cached(training_settings("synthetic", model_type, 28, epochs, seed=self.store.seed,
-                                                   marker_strength=marker_strength), self.store.cache_dir)
+        return sum(not is_cached(training_settings("synthetic", model_type, 28, epochs, seed=self.seed,
+                                                   marker_strength=marker_strength), self.cache_dir)
                    for marker_strength in (float(strength), 0.0))  # as run_shortcut_lab trains them
 
-    def get(self, key, progress=None) -> el.ShortcutLabResult:
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:  # two students pressing the button train the models once
-            result = self._results.get(key)
-            if result is None:
-                model_type, strength, epochs = key
-                result = el.run_shortcut_lab(model_type, strength, epochs, seed=self.store.seed,
-                                             cache_dir=self.store.cache_dir,
-                                             progress=progress if callable(progress) else False)
-                self._results[key] = result
-        return result
+    def get(self, key, progress=None) -> ShortcutLabResult:
+        """The lab's result; two students pressing the button train the models once."""
+        model_type, strength, epochs = key
+        return self._results.get(key, lambda: run_shortcut_lab(
+            model_type, strength, epochs, seed=self.seed, cache_dir=self.cache_dir,
+            progress=progress if callable(progress) else False))
 
 
 def lab_reporter(report, lang: str, total: int = 2):
@@ -301,7 +244,7 @@ def lab_figure(result) -> np.ndarray:
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-    figure = el.plot_shortcut_lab(result)
+    figure = plot_shortcut_lab(result)
     try:
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=90)
@@ -310,15 +253,3 @@ def lab_figure(result) -> np.ndarray:
     buffer.seek(0)
     with Image.open(buffer) as picture:
         return np.asarray(picture.convert("RGB"))
-
-
-__all__ = [
-    "ShortcutLabs",
-    "compare_methods",
-    "lab_figure",
-    "lab_texts",
-    "parse_lab_settings",
-    "parse_methods",
-    "sanity_check",
-    "shortcut_lab",
-]

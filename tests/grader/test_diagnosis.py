@@ -1,0 +1,154 @@
+"""Naming the likely mistake: each known mistake is named, a correct answer never gets one, nothing is guessed.
+
+The fast layer: every answer runs directly in this process on the cross-check's
+cases (hidden and visible), as the sandboxed child would run it; the maps are
+diagnosed against the signatures that ``crosscheck.prepare`` made.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader import crosscheck, diagnosis
+from grader.mistakes import MISTAKES, STEPS
+from variants import BASE, CORRECT, MISTAKES as MISTAKE_VARIANTS, _edit
+
+# The mistake each variant of variants.py makes (the end-to-end and fast layers build these).
+NAMED = {
+    "m_no_relu": "no_relu", "m_abs": "abs", "m_max_pool": "max_pooled_gradients",
+    "m_channel_pool": "wrong_pooling_axis", "m_weights_on_grads": "weights_on_gradients",
+    "m_saliency": "wrong_tensor", "m_no_norm": "no_normalisation", "m_sum_norm": "sum_normalisation",
+    "m_ignore_class": "class_index_ignored", "m_nearest": "nearest", "m_hw_swap": "height_width_swapped",
+}
+
+# More ways to make the listed mistakes, and the mistakes only the diagnosis knows.
+RELU = "cam = tf.nn.relu(cam)"
+NORMALISE = "    peak = tf.reduce_max(cam)\n    if peak > 0:\n        cam = cam / peak\n"
+RESIZE = 'cam = tf.image.resize(cam[..., tf.newaxis], (height, width), method="bilinear")[..., 0]'
+MORE = {
+    "no_relu, min-max scaled": ("no_relu", _edit(
+        (RELU, "pass"), ("if peak > 0:\n        cam = cam / peak",
+                         "cam = tf.math.divide_no_nan(cam - tf.reduce_min(cam), peak - tf.reduce_min(cam))"))),
+    "no_relu, normalised after upsampling": ("no_relu", _edit(
+        (RELU, "pass"), (NORMALISE, ""), ("    return cam.numpy()", NORMALISE + "    return cam.numpy()"))),
+    "sum, after upsampling": ("sum_normalisation", _edit(
+        (NORMALISE, ""), ("    return cam.numpy()",
+                          ("    cam = cam / tf.reduce_sum(cam) if tf.reduce_sum(cam) > 0 else cam\n"
+                           "    return cam.numpy()")))),
+    "pooled over rows only": ("wrong_pooling_axis", _edit(
+        ("tf.reduce_mean(grads, axis=(1, 2))", "tf.reduce_mean(grads, axis=1)"),
+        ("activations * weights[:, None, None, :]", "activations * weights[:, None, :, :]"))),
+    "NaN for an all-zero map": ("nan_on_zero", _edit(("    if peak > 0:\n        cam = cam / peak",
+                                                      "    cam = cam / peak"))),
+    "layer hard-coded": ("layer_ignored", _edit(("if layer.name == last_conv_layer_name:",
+                                                 'if layer.name == "last_conv_layer":'))),
+    "gradients times activations": ("gradients_not_pooled", _edit(
+        ("weights = tf.reduce_mean(grads, axis=(1, 2))", "weights = grads"),
+        ("activations * weights[:, None, None, :]", "activations * weights"))),
+}
+UNKNOWN = {
+    "no ReLU and nearest upsampling": _edit((RELU, "pass"), ('method="bilinear"', 'method="nearest"')),
+    "a random map": BASE.replace("    return cam.numpy()",
+                                 "    return np.random.default_rng(7).random(cam.shape).astype('float32')"),
+}
+
+
+@pytest.fixture(scope="module")
+def lab(prepared, spec):
+    """The cross-check's cases, rebuilt here, and a way to diagnose an answer run on them directly."""
+    import exercise_logic as el
+    import json
+    checks = spec.check_namespace()
+    cases = json.loads((prepared / "cases.json").read_text())
+    models = {name: checks["_gc_build"](name, el) for name in {case["model"] for case in cases}}
+    inputs = crosscheck.load_maps(prepared / "inputs.npz")
+    references = crosscheck.load_maps(prepared / "references.npz")
+    signatures = crosscheck.load_maps(prepared / "signatures.npz")
+
+    def diagnose(source: str) -> dict:
+        namespace = {"__name__": "__main__"}
+        exec(compile(source, "<answer>", "exec"), namespace)
+        maps = {}
+        for case in cases:
+            model = models[case["model"]]
+            try:
+                maps[case["key"]] = np.asarray(namespace["compute_gradcam"](
+                    model, inputs[case["key"]].copy(), checks["_gc_layer"](model, case["layer"]),
+                    case["class_index"]), np.float64)
+            except Exception:  # noqa: BLE001 - an answer may raise on some cases
+                pass
+        return diagnosis.diagnose(maps, signatures, lambda key, cam: crosscheck.rejected(cam, references[key]))
+
+    return {"diagnose": diagnose, "signatures": signatures, "references": references, "cases": cases}
+
+
+@pytest.mark.parametrize("name", list(NAMED))
+def test_every_mistake_the_tests_build_is_named(lab, name):
+    assert set(NAMED) == set(MISTAKE_VARIANTS)
+    found = lab["diagnose"](MISTAKE_VARIANTS[name])
+    assert found["status"] == "matched" and found["mistakes"] == [NAMED[name]], found
+
+
+@pytest.mark.parametrize("name", list(CORRECT))
+def test_a_correct_answer_is_never_given_a_mistake(lab, name):
+    found = lab["diagnose"](CORRECT[name])
+    assert found == {"status": "correct", "mistakes": [], "cases": len(lab["cases"])}
+
+
+@pytest.mark.parametrize("name", list(MORE))
+def test_other_forms_and_other_mistakes_are_named(lab, name):
+    expected, source = MORE[name]
+    found = lab["diagnose"](source)
+    assert found["status"] == "matched" and found["mistakes"] == [expected], found
+
+
+@pytest.mark.parametrize("name", list(UNKNOWN))
+def test_nothing_is_guessed(lab, name):
+    found = lab["diagnose"](UNKNOWN[name])
+    assert found["status"] == "unknown" and found["mistakes"] == [], found
+
+
+def test_an_all_zero_answer_and_an_answer_that_always_raises(lab):
+    zeros = 'import numpy as np\ndef compute_gradcam(model, img, layer="last_conv_layer", class_index=None):\n' \
+            '    return np.zeros(img.shape[1:3])\n'
+    assert lab["diagnose"](zeros)["mistakes"] == ["all_zero"]
+    raises = 'def compute_gradcam(model, img, layer="last_conv_layer", class_index=None):\n    raise ValueError\n'
+    assert lab["diagnose"](raises) == {"status": "no-maps", "mistakes": [], "cases": 0}
+
+
+def test_the_correct_signature_is_the_reference(lab):
+    for case in lab["cases"]:
+        key = case["key"]
+        got = lab["signatures"][f"correct{diagnosis.SEPARATOR}{key}"]
+        assert np.abs(got - lab["references"][key]).max() < 1e-5, key
+
+
+def test_each_mistake_differs_from_a_correct_answer_somewhere(lab):
+    """A mistake whose maps equal the reference on every case could never be told apart."""
+    for key in MISTAKES:
+        variants = {name.split(diagnosis.SEPARATOR)[1] for name in lab["signatures"]
+                    if name.startswith(key + diagnosis.SEPARATOR)}
+        for variant in variants:
+            prefix = f"{key}{diagnosis.SEPARATOR}{variant}{diagnosis.SEPARATOR}"
+            assert any(not diagnosis.matches(lab["signatures"][prefix + case["key"]], lab["references"][case["key"]])
+                       for case in lab["cases"]), (key, variant)
+
+
+def test_matches():
+    ramp = np.linspace(0, 1, 12).reshape(3, 4)
+    assert diagnosis.matches(ramp, ramp) and diagnosis.matches(ramp * 0.8, ramp)       # resize order
+    assert not diagnosis.matches(ramp * 0.1, ramp)                                    # scale differs
+    assert not diagnosis.matches(ramp.T, ramp.T.copy().reshape(3, 4))                 # shape differs
+    assert diagnosis.matches(np.zeros((3, 4)), np.zeros((3, 4)))
+    assert not diagnosis.matches(np.zeros((3, 4)), ramp)
+    assert diagnosis.matches(np.full((3, 4), np.nan), np.full((3, 4), np.nan))
+    assert not diagnosis.matches(np.full((3, 4), np.nan), ramp)
+
+
+def test_names_and_hints_are_bilingual_and_give_no_code():
+    for mistake in MISTAKES.values():
+        assert mistake.step in STEPS
+        assert mistake.name_ja and mistake.name_en and mistake.hint_ja and mistake.hint_en
+        for text in (mistake.hint_ja, mistake.hint_en):
+            assert not any(token in text for token in ("tf.", "np.", "reduce_", "=", "()")), text
+        assert STEPS[mistake.step][0] in mistake.hint() and STEPS[mistake.step][1] in mistake.hint()
