@@ -200,6 +200,20 @@ class StreamedImages(LazyRows):
         return height, width, 3 if self.as_rgb and channels == 1 else channels
 
     @property
+    def grayscale(self) -> bool:
+        """Whether the stored pixels have a single channel."""
+        return self.store.ndim == 3 or self.store.shape[3] == 1
+
+    def with_channels(self, channels: int) -> "StreamedImages":
+        """These grayscale images with 1 or 3 channels, as a model takes them (nothing is decoded)."""
+        if not self.grayscale or channels not in (1, 3):
+            raise ValueError(f"only grayscale images can be given 1 or 3 channels, got {channels} channels "
+                             f"for pixels of shape {self.store.shape[1:]}")
+        clone = self._with_rows(self.rows)
+        clone.as_rgb = channels == 3
+        return clone
+
+    @property
     def pixel_bytes(self) -> int:
         """Bytes of the uint8 pixels (what streaming keeps)."""
         return len(self) * int(np.prod(self.store.shape[1:]))

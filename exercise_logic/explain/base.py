@@ -225,9 +225,11 @@ class BaseCAM(Explainer):
                 return tf.math.divide_no_nan(tf.reduce_max(tf.nn.relu(signed), axis=(1, 2)),
                                              tf.reduce_max(tf.abs(signed), axis=(1, 2)))
             self._compiled_evidence = tf.function(ratio, input_signature=self._compiled.input_signature)
-        images = as_batch(images)
-        return self._compiled_evidence(tf.constant(images),
-                                       tf.constant(self._targets(target, len(images)))).numpy()
+        images = as_images(images)
+        targets = self._targets(target, len(images))
+        ratios = [self._compiled_evidence(tf.constant(batch), tf.constant(targets[part])).numpy()
+                  for part, batch in image_batches(images, scaled_batch_size(self.batch_size, images.shape[1:3]))]
+        return np.concatenate(ratios) if ratios else np.zeros(0, np.float32)
 
     def _maps_and_logits(self, images, targets):
         signed, logits, chosen = self._signed_maps(images, targets)
