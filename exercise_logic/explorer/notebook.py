@@ -7,6 +7,7 @@ Ctrl-C. Gradio is imported only when this is called.
 """
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +22,14 @@ DEMO_HINT = (  # the extra is pyproject.toml's
     "`pip install 'exercise-logic[cpu,demo] @ git+<キットの URL>'`）、`pip install gradio` で入れてください。\n"
     "explore() needs Gradio: reinstall the kit with the `[demo]` extra (e.g. "
     "`pip install 'exercise-logic[cpu,demo] @ git+<kit URL>'`), or `pip install gradio`.")
+
+#: Set to ``off`` where no page may be served, e.g. while an autograder runs the notebook.
+SWITCH = "EXERCISE_LOGIC_EXPLORE"
+
+
+def explore_is_off() -> bool:
+    """True when ``$EXERCISE_LOGIC_EXPLORE`` turns the explorer off (off, 0, false, no)."""
+    return os.environ.get(SWITCH, "").strip().lower() in {"off", "0", "false", "no"}
 
 
 def explore(model, images, labels=None, masks=None, class_names=None, lang=None, *, port: int | None = None,
@@ -60,9 +69,15 @@ def explore(model, images, labels=None, masks=None, class_names=None, lang=None,
 
     Returns
     -------
-    gradio.Blocks
-        The running app; ``.close()`` stops it.
+    gradio.Blocks or None
+        The running app; ``.close()`` stops it. None, with a printed note,
+        when ``$EXERCISE_LOGIC_EXPLORE`` is ``off`` (graders set it, so that
+        grading a notebook never starts a server).
     """
+    if explore_is_off():
+        print("\n".join(t("explore_off", code, switch=SWITCH) for code in ([lang] if lang else ["ja", "en"])),
+              flush=True)
+        return None
     environment.stay_offline()  # before Gradio is imported
     try:
         import gradio  # noqa: F401

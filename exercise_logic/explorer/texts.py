@@ -196,6 +196,9 @@ TEXT = {
     "server_started": {
         "ja": "[demo] Grad-CAM エクスプローラー: {url}  （Ctrl-C で終了）",
         "en": "[demo] Grad-CAM explorer: {url}  (Ctrl-C to stop)"},
+    "explore_off": {
+        "ja": "[explore] ${switch}=off のため、エクスプローラーは開きません（採点中など）。",
+        "en": "[explore] ${switch}=off: the explorer is not opened here (e.g. while grading)."},
     "server_stopped": {"ja": "[demo] 終了しました。", "en": "[demo] stopped."},
     "not_trained_yet": {
         "ja": "[demo] {key}: モデルは未学習です。ページを開くと学習の進み具合が表示されます。",

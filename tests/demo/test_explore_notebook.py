@@ -102,3 +102,28 @@ def test_explore_from_a_notebook_shows_the_models_own_answers(isolated_folders, 
         notebook.cells.append(nbformat.v4.new_code_cell("demo.close()"))
         client.execute_cell(notebook.cells[-1], len(notebook.cells) - 1)
 
+
+
+def test_explore_is_off_where_a_grader_turns_it_off(monkeypatch, capsys):
+    """``EXERCISE_LOGIC_EXPLORE=off`` (set by ``python -m grader``): a note, no server, no thread."""
+    import threading
+
+    import exercise_logic as el
+    from exercise_logic.explorer.notebook import SWITCH
+    monkeypatch.setenv(SWITCH, "off")
+    threads = set(threading.enumerate())
+    model = el.build_model((28, 28, 3), 1)
+    assert el.explore(model, np.zeros((2, 28, 28, 3), np.float32)) is None
+    assert set(threading.enumerate()) <= threads
+    printed = capsys.readouterr().out
+    assert "開きません" in printed and "not opened" in printed and f"{SWITCH}=off" in printed
+
+
+def test_explore_without_gradio_says_how_to_add_it():
+    import subprocess
+    import sys
+    script = ("import sys; sys.modules['gradio'] = None\n"
+              "import exercise_logic as el\n"
+              "try:\n    el.explore(None, None)\nexcept ImportError as error:\n    print(error)\n")
+    printed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120).stdout
+    assert "Gradio が必要です" in printed and "[demo]" in printed and "pip install gradio" in printed
