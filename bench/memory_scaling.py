@@ -116,11 +116,18 @@ def child(case, root, size, model_type, batch_size) -> dict:
     return json.loads(lines[-1])
 
 
+def small_counts(size: int, training_batch: int) -> dict:
+    """Images per split of the overhead file: four batches of training, evaluation and Grad-CAM."""
+    from exercise_logic.streaming import scaled_batch_size
+
+    predicting = 4 * scaled_batch_size(256, (size, size))
+    return {"n_train": max(predicting, 4 * training_batch), "n_val": predicting, "n_test": predicting}
+
+
 def write_files(folder: Path, size: int, images: int, training_batch: int):
     """Folders 'compressed', 'uncompressed' and 'small' holding chestmnist_<size>.npz."""
     import exercise_logic as el
     from exercise_logic.data.npz_format import read_medmnist_npz, write_medmnist_npz
-    from exercise_logic.streaming import scaled_batch_size
 
     roots = {kind: folder / kind for kind in ("compressed", "uncompressed", "small")}
     name = f"chestmnist_{size}.npz" if size != 28 else "chestmnist.npz"
@@ -131,9 +138,8 @@ def write_files(folder: Path, size: int, images: int, training_batch: int):
         write_medmnist_npz(roots["uncompressed"] / name, read_medmnist_npz(roots["compressed"] / name),
                            compressed=False)
     if not (roots["small"] / name).exists():
-        predicting = 4 * scaled_batch_size(256, (size, size))  # four batches of evaluation and Grad-CAM
         el.write_synthetic_npz(roots["small"] / name, size=size, findings=14, seed=1,
-                               n_train=max(predicting, 4 * training_batch), n_val=predicting, n_test=predicting)
+                               **small_counts(size, training_batch))
     return roots
 
 
@@ -158,7 +164,9 @@ def main():
     rows = []
     for size in args.sizes:
         started = time.perf_counter()
-        images = max(args.images, round(args.min_megabytes * 1e6 / size ** 2))
+        # At least twice the overhead file, so that the data's own share of the peak shows.
+        images = max(args.images, round(args.min_megabytes * 1e6 / size ** 2),
+                     2 * sum(small_counts(size, batch_size).values()))
         roots = write_files(folder / str(size), size, images, batch_size)
         print(f"[{size} px] data files written in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         for case in CASES:
