@@ -13,6 +13,10 @@ Usage (from the repository root)::
     python bench/synthetic_difficulty.py --seeds 0 1 2 --epochs 5
     python bench/synthetic_difficulty.py --seeds 0 --model both
     python bench/synthetic_difficulty.py --seeds 0 --marker-strength 0.95
+    python bench/synthetic_difficulty.py --seeds 0 1 2 --size 224 --model deeper
+
+The images are streamed to the model batch by batch (uint8 until a batch is
+needed), so 224 px fits in memory.
 """
 
 from __future__ import annotations
@@ -28,16 +32,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import exercise_logic as el  # noqa: E402
+from exercise_logic.data.lazy_arrays import StreamedImages  # noqa: E402
 from exercise_logic.data.synthetic import generate_chest_xrays, generate_splits  # noqa: E402
+from exercise_logic.streaming import ImageBatches  # noqa: E402
 from exercise_logic.training import BATCH_SIZES  # noqa: E402
 
 AUC_BAND = (0.85, 0.97)
-
-
-def to_model_input(images: np.ndarray) -> np.ndarray:
-    """``(N, S, S)`` uint8 -> ``(N, S, S, 3)`` float32 in ``[0, 1]``."""
-    x = images.astype(np.float32) / 255.0
-    return np.repeat(x[..., None], 3, axis=-1)
 
 
 def train_and_evaluate(splits, kind: str, seed: int, epochs: int, verbose: int = 0) -> dict:
@@ -46,15 +46,18 @@ def train_and_evaluate(splits, kind: str, seed: int, epochs: int, verbose: int =
 
     train, test = splits["train"], splits["test"]
     size = train.images.shape[1]
-    x_train, y_train = to_model_input(train.images), train.labels.astype(np.float32)
-    x_test, y_test = to_model_input(test.images), test.labels
+    # The lecture's validation_split=0.1: the last tenth of the training images.
+    cut = int(len(train) * 0.9)
+    images, labels = StreamedImages(train.images), train.labels.astype(np.float32)
+    x_train, x_val = images.take(np.arange(cut)), images.take(np.arange(cut, len(train)))
+    y_test = test.labels
     keras.utils.set_random_seed(seed)
     model = el.build_model((size, size, 3), 1, kind)  # compiled as in the lecture
     t0 = time.perf_counter()
-    model.fit(x_train, y_train, epochs=epochs, validation_split=0.1, batch_size=BATCH_SIZES[kind],
-              verbose=verbose)
+    model.fit(ImageBatches(x_train, labels[:cut], BATCH_SIZES[kind], shuffle=True, seed=seed), epochs=epochs,
+              validation_data=ImageBatches(x_val, labels[cut:], 256), shuffle=False, verbose=verbose)
     train_s = time.perf_counter() - t0
-    scores = model.predict(x_test, batch_size=512, verbose=0).ravel()
+    scores = el.predict_proba(model, StreamedImages(test.images))[:, 1]
     return {
         "auc": el.roc_auc(y_test, scores),
         "acc": float(np.mean((scores >= 0.5) == (y_test == 1))),
@@ -88,7 +91,7 @@ def main(argv=None) -> int:
     for seed in args.seeds:
         t0 = time.perf_counter()
         splits = generate_splits(size=args.size, seed=seed, n_train=args.n_train,
-                                 n_test=args.n_test, marker_strength=args.marker_strength)
+                                 n_test=args.n_test, marker_strength=args.marker_strength, packed_masks=True)
         gen_s = time.perf_counter() - t0
         for kind in kinds:
             r = train_and_evaluate(splits, kind, seed, args.epochs, verbose=args.verbose)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .streaming import image_batches
+
 
 def per_class(probabilities: np.ndarray) -> np.ndarray:
     """(N, classes) probabilities: a single sigmoid column p becomes [1 - p, p] (normal, abnormal)."""
@@ -25,9 +27,16 @@ def probabilities_from_logits(logits, kind: str) -> np.ndarray:
 
 
 def predict_proba(model, images, batch_size: int = 512) -> np.ndarray:
-    """Class probabilities, shape (N, classes); a single sigmoid gives [normal, abnormal]."""
-    outputs = model.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)
-    return per_class(np.asarray(outputs, dtype=np.float32))
+    """Class probabilities, shape (N, classes); a single sigmoid gives [normal, abnormal].
+
+    ``images`` is a float32 array (N, H, W, C) or a split's streamed images,
+    read ``batch_size`` at a time (fewer for images over 64 px).
+    """
+    outputs = [np.asarray(model.predict_on_batch(batch), np.float32)
+               for _, batch in image_batches(images, batch_size, scaled=True)]
+    if not outputs:
+        return per_class(np.zeros((0, int(model.outputs[0].shape[-1])), np.float32))
+    return per_class(np.concatenate(outputs))
 
 
 def roc_auc(labels, scores) -> float:
@@ -45,7 +54,10 @@ def roc_auc(labels, scores) -> float:
 
 
 def evaluate(model, images, labels, multi_label: bool = False) -> dict:
-    """Test-set accuracy and ROC-AUC (macro one-vs-rest for several classes)."""
+    """Test-set accuracy and ROC-AUC (macro one-vs-rest for several classes).
+
+    ``images``: a float32 array or a split's streamed images (read in batches).
+    """
     probabilities = predict_proba(model, images)
     labels = np.asarray(labels)
     if multi_label:

@@ -38,20 +38,41 @@ def _simple_cnn(input_shape):
     ]
 
 
+#: The deeper CNN's conv blocks work at this side or below: larger inputs
+#: first pass a strided stem (a CPU trains it in minutes even at 224 px).
+WORKING_SIDE = 64
+
+
+def _stem(side: int) -> list:
+    """Downsampling for large inputs: a stride-2 5x5 conv, then 2x2 max-pools,
+    until the side is at most :data:`WORKING_SIDE` (128 -> 64, 224 -> 112 -> 56)."""
+    if side <= WORKING_SIDE:
+        return []
+    stem = [layers.Conv2D(16, 5, strides=2, padding="same", activation="relu", name="stem_conv")]
+    side = -(-side // 2)
+    while side > WORKING_SIDE:
+        stem.append(layers.MaxPooling2D(2, name=f"stem_pool_{len(stem)}"))
+        side //= 2
+    return stem
+
+
 def _deeper_cnn(input_shape):
     """'same'-padded conv blocks and a global-average-pool head.
 
-    The last conv map keeps half the input resolution (14x14 for 28x28), and
-    the GAP head makes every location matter, so Grad-CAM localises better.
+    The last conv map keeps half the working resolution: 14x14 for 28x28
+    inputs, 32x32 for 64 and 128 px, 28x28 for 224 px (inputs over 64 px
+    first pass a strided stem, :func:`_stem`). The GAP head makes every
+    location matter, so Grad-CAM localises better.
     Pixels are centred on zero first: fed raw [0, 1] pixels, this model learns
     "dark lungs = normal" in 5 epochs and its Grad-CAM misses the lesions
-    (pointing game 0.11); centred, it learns lesion detectors (0.80-0.90 over
-    seeds 0-4, ``bench/explanation_quality.py``). It is trained with batch 32
+    (pointing game 0.11 at 28 px); centred, it learns lesion detectors
+    (``bench/explanation_quality.py``). It is trained with batch 32
     (:data:`exercise_logic.training.BATCH_SIZES`) for the same reason.
     """
     return [
         layers.Input(shape=input_shape),
         _centre_pixels(),
+        *_stem(int(input_shape[0])),
         layers.Conv2D(32, 3, padding="same", activation="relu"),
         layers.Conv2D(32, 3, padding="same", activation="relu"),
         layers.MaxPooling2D(2),
@@ -95,7 +116,8 @@ def build_model(input_shape, num_classes, model_type="simple", multi_label=False
     num_classes : int
         Output units: 1 for binary (normal / abnormal) with a sigmoid.
     model_type : {'simple', 'deeper', 'transfer'}
-        The lecture CNN, a deeper GAP-headed CNN, or a frozen MobileNetV2 base.
+        The lecture CNN, a deeper GAP-headed CNN (with a strided stem above
+        64 px), or a frozen MobileNetV2 base.
     multi_label : bool
         Independent sigmoid outputs (e.g. ChestMNIST's 14 findings).
     weights : str or None

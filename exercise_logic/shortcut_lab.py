@@ -142,20 +142,22 @@ def evaluate_model(trained: TrainedModel, method: str = "gradcam") -> tuple[Mode
     labels = np.asarray(test.labels).astype(int)
     predicted = predict_proba(trained.model, test.images).argmax(axis=1)
     conflict = test.markers != (labels == ABNORMAL)
-    maps = cam_engine(trained.model, None, method)(test.images, ABNORMAL)
-    with_marker = np.flatnonzero(test.markers)
-    abnormal = np.flatnonzero(labels == ABNORMAL)
     region = marker_region(test.images.shape[1])
+    marker_peaks, pointing = [np.zeros(0, bool)], [np.zeros(0)]
+    # Batch by batch: the maps of the whole split never exist at once.
+    for part, maps, _, _ in cam_engine(trained.model, None, method).explain_batches(test.images, ABNORMAL):
+        marker_peaks.append(peak_in_region(maps[test.markers[part]], region))
+        abnormal = labels[part] == ABNORMAL
+        pointing.append(pointing_game(maps[abnormal], test.masks[part][abnormal]))
+    marker_peaks, pointing = np.concatenate(marker_peaks), np.concatenate(pointing)
     report = ModelReport(
         val_accuracy=_accuracy(trained.model, trained.dataset.val),
         test_accuracy=float(np.mean(predicted == labels)),
         conflict_accuracy=float(np.mean(predicted[conflict] == labels[conflict])) if conflict.any()
         else float("nan"),
-        marker_peak=float(np.mean(peak_in_region(maps[with_marker], region))) if len(with_marker)
-        else float("nan"),
-        pointing=float(np.nanmean(pointing_game(maps[abnormal], test.masks[abnormal])))
-        if len(abnormal) else float("nan"))
-    return report, len(with_marker), len(abnormal)
+        marker_peak=float(np.mean(marker_peaks)) if len(marker_peaks) else float("nan"),
+        pointing=float(np.nanmean(pointing)) if len(pointing) else float("nan"))
+    return report, len(marker_peaks), len(pointing)
 
 
 def run_shortcut_lab(model_type: str = "simple", strength: float = 0.95, epochs: int = 5, seed: int = 0,
@@ -174,7 +176,7 @@ def run_shortcut_lab(model_type: str = "simple", strength: float = 0.95, epochs:
     progress : bool or callable
         As for :func:`train_or_load`; a callable gets ``(epoch, epochs, logs)``.
     size : int
-        Image size (28, 64 or 128).
+        Image size (28, 64, 128 or 224).
     method : str
         Explanation method for the map fractions (default Grad-CAM).
 

@@ -23,13 +23,16 @@ from .data.datasets import Dataset, load_dataset
 from .data.synthetic import GENERATOR_VERSION
 from .evaluation import evaluate
 from .models import build_model
+from .streaming import ImageBatches, scaled_batch_size
 
-CACHE_FORMAT = 2  # bump when models or training change in a way old files must not be reused
+CACHE_FORMAT = 3  # bump when models or training change in a way old files must not be reused
+# (3: images streamed in batches, in an order drawn from the seed; the deeper CNN's stem at >= 128 px)
 
 #: Default training batch per model type: the lecture's 128 for its CNN; the
 #: deeper GAP-headed CNN learns lesion detectors in 5 epochs more reliably with
 #: the four times more (and noisier) steps of batch 32.
 BATCH_SIZES = {"simple": 128, "deeper": 32, "transfer": 128}
+EVALUATION_BATCH = 256  # images per batch when only predicting (validation), up to 64 px
 
 
 class StaleCacheWarning(UserWarning):
@@ -125,6 +128,10 @@ def train_or_load(dataset="synthetic", model_type="simple", *, size=28, epochs=5
                   progress=True, retrain=False) -> TrainedModel:
     """Load the cached model for these settings, or train and cache it.
 
+    The images are streamed: they stay uint8 and each batch is converted to
+    float32 RGB when the model needs it, so memory stays near the uint8 pixels
+    of the dataset at any image size (``bench/memory_scaling.py``).
+
     Parameters
     ----------
     dataset : str
@@ -160,9 +167,12 @@ def train_or_load(dataset="synthetic", model_type="simple", *, size=28, epochs=5
     keras.utils.set_random_seed(seed)
     model = build_model((size, size, 3), data.num_outputs, model_type, multi_label=data.multi_label)
     callbacks = [_EpochProgress(progress, epochs)] if callable(progress) else []
-    history = model.fit(data.train.images, data.train.labels,
-                        validation_data=(data.val.images, data.val.labels), epochs=epochs,
-                        batch_size=settings["batch_size"], callbacks=callbacks,
+    # The splits stay uint8; each batch becomes float32 RGB only when Keras asks for it.
+    history = model.fit(ImageBatches(data.train.images, data.train.labels, settings["batch_size"],
+                                     shuffle=True, seed=seed),
+                        validation_data=ImageBatches(data.val.images, data.val.labels,
+                                                     scaled_batch_size(EVALUATION_BATCH, (size, size))),
+                        epochs=epochs, shuffle=False, callbacks=callbacks,
                         verbose=1 if progress is True else 0)
     metrics = evaluate(model, data.test.images, data.test.labels, data.multi_label)
     history = {name: [float(value) for value in values] for name, values in history.history.items()}

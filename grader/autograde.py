@@ -5,13 +5,21 @@ core; more only causes false cell timeouts in the TensorFlow cell) each run
 nbgrader in-process for one student at a time, so nbgrader's ~3.5 s start-up
 is paid once per worker. All of them write to the one SQLite gradebook:
 nbgrader's writes are short transactions and SQLite serialises them (no
-"database is locked" in 10-way tests; see the README). Each submission has a
-wall-time limit; a worker that overruns it is killed with its kernel (the
-sandbox dies with it) and replaced, the student is marked for review, and the
-batch goes on.
+"database is locked" in 10-way tests; see the README).
+
+Every outcome is one student's, never the run's: a notebook that overruns the
+wall time (its worker is killed with its kernel and sandbox, and replaced), a
+dead kernel, a dead worker or a failed cross-check is recorded for that
+student, and the batch goes on. Each result is saved (``grader.results``) the
+moment it is known, so an interrupted run (Ctrl-C, a kill, a reboot) resumes
+where it stopped: only submissions without a complete result are graded
+again, unless ``regrade`` is set.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import fnmatch
 import json
 import os
 import select
@@ -19,15 +27,20 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
-from .course import check_course, state_dir, tool_env
+from . import results as store
+from .course import CourseError, check_course, state_dir, tool_env
+from .limits import Limits, charge, reason
 from .paths import REPO, load_spec
+from .sandbox import STUDENT_ENV
+from .worker import FATAL, MARKER
 
 
 def submissions(course: Path, student_glob: str = "*") -> list[tuple[str, str]]:
     """(assignment, student) pairs found under submitted/."""
-    import fnmatch
     spec = load_spec()
     pairs = []
     for student_dir in sorted((course / "submitted").glob("*")):
@@ -42,11 +55,21 @@ def submissions(course: Path, student_glob: str = "*") -> list[tuple[str, str]]:
 class Worker:
     def __init__(self, course: Path, env: dict):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.worker", str(course)], cwd=REPO, env=env,
+            [sys.executable, "-m", "grader.worker", str(course), str(os.getpid())], cwd=REPO, env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True, bufsize=1, start_new_session=True)
         self.job = None
         self.started = 0.0
+        self.buffer = b""
+
+    def read_lines(self) -> list[str] | None:
+        """The complete lines the worker has written since the last call; None once it is gone."""
+        data = os.read(self.process.stdout.fileno(), 1 << 16)
+        if not data:
+            return None
+        self.buffer += data
+        *lines, self.buffer = self.buffer.split(b"\n")
+        return [line.decode("utf-8", "replace") for line in lines]
 
     def send(self, job: dict) -> None:
         self.job, self.started = job, time.monotonic()
@@ -54,10 +77,8 @@ class Worker:
         self.process.stdin.flush()
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()
 
     def close(self) -> None:
@@ -68,113 +89,208 @@ class Worker:
             self.kill()
 
 
-def autograde(course: Path, *, workers: int | None = None, notebook_timeout: float = 300,
-              student: str = "*", crosscheck: bool = True, progress=print,
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM during a run (what was graded is saved)."""
+
+
+@contextlib.contextmanager
+def course_lock(course: Path):
+    """One autograde at a time per course (two would grade the same students)."""
+    path = state_dir(course) / "autograde.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CourseError(f"another autograde is running on {course} / 別の採点が実行中です") from None
+        yield
+
+
+@contextlib.contextmanager
+def sigterm_interrupts():
+    def handler(signum, frame):
+        raise Interrupted
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def plan(course: Path, student: str, crosscheck: bool, regrade: bool) -> tuple[list[dict], int]:
+    """The jobs still to do, and how many submissions already have a complete result."""
+    spec = load_spec()
+    jobs, done = [], 0
+    for asg, name in submissions(course, student):
+        digest = store.sha256(course / "submitted" / name / asg / f"{spec.NOTEBOOK}.ipynb")
+        saved = None if regrade else store.load(course, asg, name)
+        if store.is_complete(saved, digest, crosscheck):
+            done += 1
+            continue
+        # a result whose nbgrader part stands (a timeout, a dead worker) only lacks its cross-check
+        nbgrader_done = saved is not None and saved.get("submission_sha256") == digest
+        jobs.append({"assignment": asg, "student": name, "sha256": digest,
+                     "run_nbgrader": not nbgrader_done, "run_crosscheck": crosscheck})
+    return jobs, done
+
+
+def failed(job: dict, status: str, log: str, seconds: float, limits: list[dict] = ()) -> dict:
+    """The result of a job whose worker did not answer (only the job's identity is kept)."""
+    return {"assignment": job["assignment"], "student": job["student"], "status": status,
+            "nbgrader_ok": False, "nbgrader_cells": None, "nbgrader_log": log,
+            "nbgrader_seconds": round(seconds, 2), "limits": list(limits)}
+
+
+def autograde(course: Path, *, workers: int | None = None, limits: Limits | None = None,
+              student: str = "*", crosscheck: bool = True, regrade: bool = False, progress=print,
               cell_timeout: int | None = None) -> list[dict]:
-    """Grade all submissions; returns one result per (assignment, student), also saved in .grader/."""
+    """Grade the submissions that have no result yet; return the results of this run.
+
+    Every result is also saved at once under ``COURSE/.grader/results/`` (see
+    ``grader.results``). ``regrade``: grade every matching submission again.
+    Raises :class:`Interrupted` on Ctrl-C / SIGTERM, after stopping the workers.
+    """
     course = check_course(course)
-    if not (state_dir(course) / "crosscheck" / "references.npz").exists():
-        from . import crosscheck as cc
-        cc.prepare(state_dir(course) / "crosscheck")
-    jobs = [{"assignment": a, "student": s, "crosscheck": crosscheck} for a, s in submissions(course, student)]
-    if not jobs:
-        progress("no submissions found: run `python -m grader collect SRC` first / 提出物がありません")
-        return []
-    cores = os.cpu_count() or 1
-    workers = max(1, min(workers or cores, len(jobs)))
-    threads = str(max(1, cores // workers))
+    limits = limits or Limits()
+    with course_lock(course), sigterm_interrupts():
+        if not (state_dir(course) / "crosscheck" / "references.npz").exists():
+            from . import crosscheck as cc
+            cc.prepare(state_dir(course) / "crosscheck")
+        jobs, done = plan(course, student, crosscheck, regrade)
+        if not jobs:
+            progress("no submissions found: run `python -m grader collect SRC` first / 提出物がありません"
+                     if not done else f"all {done} submission(s) already graded (--regrade grades them again) "
+                                      f"/ {done} 件すべて採点済みです")
+            return []
+        if done:
+            progress(f"{done} submission(s) already graded, resuming with the rest (--regrade grades "
+                     f"everything again) / 採点済み {done} 件を飛ばして続きから採点します")
+        return _run_pool(course, jobs, workers, limits, cell_timeout, progress)
+
+
+def worker_env(workers: int, limits: Limits, cell_timeout: int | None = None) -> dict:
+    """The environment of the grading workers, which their kernels and cross-checks inherit unsandboxed."""
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
     env = dict(tool_env(), OMP_NUM_THREADS=threads, TF_NUM_INTRAOP_THREADS=threads,
-               TF_NUM_INTEROP_THREADS="1")
+               TF_NUM_INTEROP_THREADS="1", GRADER_LIMITS=limits.to_env(), **STUDENT_ENV)
     if cell_timeout:
         env["GRADER_CELL_TIMEOUT"] = str(cell_timeout)
-    progress(f"autograding {len(jobs)} submission(s) with {workers} worker(s) / "
-             f"{len(jobs)} 件を {workers} 並列で採点します")
-    pending, results, pool = list(jobs), [], []
+    return env
+
+
+def _run_pool(course, jobs, workers, limits, cell_timeout, progress) -> list[dict]:
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    env = worker_env(workers, limits, cell_timeout)
+    total = len(jobs)
+    progress(f"autograding {total} submission(s) with {workers} worker(s) / "
+             f"{total} 件を {workers} 並列で採点します")
+    run_id = uuid.uuid4().hex[:12]
+    pending, finished, partial, pool = list(jobs), [], {}, []
     started = time.monotonic()
 
-    def start_worker():
-        worker = Worker(course, env)
-        pool.append(worker)
-        return worker
+    def record(job, result):
+        """Merge a worker's answer into the submission's result and save it at once."""
+        key = (job["assignment"], job["student"])
+        merged = dict(partial.pop(key, None) or ({} if job["run_nbgrader"] else store.load(course, *key) or {}))
+        merged_limits = merged.get("limits", []) + result.pop("limits", [])
+        merged.update(result, limits=merged_limits, submission_sha256=job["sha256"], run=run_id,
+                      repairs=store.repairs(course, *key),
+                      graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        merged.setdefault("status", "graded")
+        merged.setdefault("crosscheck", None)
+        charge(merged)
+        merged["seconds"] = round((merged.get("nbgrader_seconds") or 0)
+                                  + ((merged["crosscheck"] or {}).get("seconds") or 0), 2)
+        store.save(course, merged)
+        return merged
 
-    for _ in range(workers):
-        start_worker()
-    for worker in pool:
-        if pending:
-            worker.send(pending.pop(0))
-    while any(w.job for w in pool):
-        busy = [w for w in pool if w.job]
-        ready, _, _ = select.select([w.process.stdout for w in busy], [], [], 1.0)
-        now = time.monotonic()
-        for worker in busy:
-            result = None
-            if worker.process.stdout in ready:
-                line = worker.process.stdout.readline()
-                if line and not line.startswith("@@grader-result "):
-                    continue                       # stray output: not a result
-                if line:
-                    result = json.loads(line[len("@@grader-result "):])
-                else:       # the worker died (should not happen: kernels die, not workers)
-                    result = {**worker.job, "status": "worker-died", "nbgrader_ok": False,
-                              "nbgrader_cells": None}
-                    worker.kill()
-            elif now - worker.started > notebook_timeout:
-                worker.kill()
-                result = {**worker.job, "status": "timeout", "nbgrader_ok": False, "nbgrader_cells": None,
-                          "nbgrader_log": f"notebook wall-time limit of {notebook_timeout:.0f} s exceeded"}
-            if result is None:
-                continue
-            result.setdefault("status", "graded")
-            results.append(result)
-            cc = result.get("crosscheck") or {}
-            progress(f"[{len(results)}/{len(jobs)}] {result['student']} ({result['assignment']}): "
-                     f"nbgrader {_points(result.get('nbgrader_cells'))}, cross-check "
-                     f"{cc.get('score', '-')}/{cc.get('max_score', '-')}, "
-                     f"{result.get('seconds', now - worker.started):.1f} s"
-                     + ("" if result["status"] == "graded" else f"  [{result['status']}]"))
-            if worker.process.poll() is not None:   # replace a killed or dead worker
-                pool.remove(worker)
-                worker = start_worker()
-            worker.job = None
+    def finish(job, result):
+        merged = record(job, result)
+        finished.append(merged)
+        cc = merged.get("crosscheck") or {}
+        progress(f"[{len(finished)}/{total}] {merged['student']} ({merged['assignment']}): "
+                 f"nbgrader {_points(merged.get('nbgrader_cells'))}, cross-check "
+                 f"{cc.get('score', '-')}/{cc.get('max_score', '-')}, {merged['seconds']:.1f} s"
+                 + ("" if merged["status"] == "graded" else f"  [{merged['status']}]"))
+
+    def answered(worker, result) -> bool:
+        """Record a worker's answer (or failure) for its job; True when the job is over."""
+        job = worker.job
+        key = (job["assignment"], job["student"])
+        if result.pop("partial", False):
+            # nbgrader is done (saved now); the same worker goes on with the cross-check,
+            # which has a time limit of its own
+            partial[key] = record(job, result)
+            worker.job = dict(job, run_nbgrader=False)
+            return False
+        status = result.get("status")
+        if status in ("timeout", "worker-died") and job["run_crosscheck"] and job["run_nbgrader"]:
+            # the nbgrader part is over; the cross-check still scores the student, in a fresh worker
+            partial[key] = record(job, result)
+            pending.insert(0, dict(job, run_nbgrader=False))
+            return True
+        if status == "worker-died" and not job["run_nbgrader"]:
+            result = {"crosscheck": _crosscheck_failed("the worker died during the cross-check"),
+                      "limits": result["limits"]}
+        elif not job["run_nbgrader"]:
+            result.pop("status", None)          # a cross-check alone does not change the nbgrader status
+        finish(job, result)
+        return True
+
+    try:
+        for _ in range(workers):
+            pool.append(Worker(course, env))
+        for worker in pool:
             if pending:
                 worker.send(pending.pop(0))
-    for worker in pool:
-        worker.close()
-    if crosscheck:
-        # a submission the notebook timeout cut off still gets its authoritative cross-check
-        from . import crosscheck as cc
-        spec = load_spec()
-        for result in results:
-            if "crosscheck" not in result:
-                path = course / "submitted" / result["student"] / result["assignment"] / f"{spec.NOTEBOOK}.ipynb"
-                result["crosscheck"] = cc.check_notebook(json.loads(path.read_text(encoding="utf-8")),
-                                                         state_dir(course) / "crosscheck")
-    save_results(course, results)
+        while any(w.job for w in pool):
+            busy = [w for w in pool if w.job]
+            ready, _, _ = select.select([w.process.stdout for w in busy], [], [], 1.0)
+            for worker in busy:
+                results = []
+                if worker.process.stdout in ready:
+                    lines = worker.read_lines()
+                    if lines is None:     # the worker died (killed from outside: kernels die, workers do not)
+                        worker.kill()
+                        results.append(failed(worker.job, "worker-died", "the grading worker process died",
+                                              time.monotonic() - worker.started))
+                    for line in lines or []:
+                        if line.startswith(FATAL):
+                            raise CourseError("a grading worker could not start / 採点プロセスを起動できません:\n"
+                                              + json.loads(line[len(FATAL):]))
+                        if line.startswith(MARKER):     # anything else is stray output, not a result
+                            results.append(json.loads(line[len(MARKER):]))
+                elif worker.job["run_nbgrader"] and time.monotonic() - worker.started > limits.wall_time:
+                    worker.kill()
+                    wall = reason("wall-time", limits)
+                    results.append(failed(worker.job, "timeout", wall["reason"], limits.wall_time, [wall]))
+                if not any([answered(worker, result) for result in results]):
+                    continue
+                if worker.process.poll() is not None:   # replace a killed or dead worker
+                    pool.remove(worker)
+                    worker = Worker(course, env)
+                    pool.append(worker)
+                worker.job = None
+                if pending:
+                    worker.send(pending.pop(0))
+    except (KeyboardInterrupt, Interrupted):
+        progress(f"interrupted: {len(finished)} of {total} graded and saved; run autograde again to grade "
+                 f"the rest / 中断しました（{len(finished)}/{total} 件は保存済み。再実行すると続きから採点します）")
+        raise Interrupted from None
+    finally:
+        for worker in pool:
+            worker.kill() if worker.job else worker.close()
     progress(f"done in {time.monotonic() - started:.0f} s / 完了")
-    return results
+    return finished
+
+
+def _crosscheck_failed(message: str) -> dict:
+    spec = load_spec()
+    return {"status": "error", "score": 0, "max_score": spec.AUTO_POINTS, "limits": [],
+            "cells": {g: 0 for g in spec.TEST_CELLS}, "messages": {"*": message}}
 
 
 def _points(cells) -> str:
     if cells is None:
         return "not graded"
     return f"{sum(v or 0 for v in cells.values()):g}"
-
-
-def results_path(course: Path) -> Path:
-    return state_dir(course) / "results.json"
-
-
-def save_results(course: Path, results: list[dict]) -> None:
-    path = results_path(course)
-    previous = {}
-    if path.exists():
-        previous = {(r["assignment"], r["student"]): r for r in json.loads(path.read_text())}
-    for result in results:
-        previous[(result["assignment"], result["student"])] = result
-    path.write_text(json.dumps(sorted(previous.values(), key=lambda r: (r["student"], r["assignment"])),
-                               indent=1, default=str))
-
-
-def load_results(course: Path) -> list[dict]:
-    path = results_path(course)
-    return json.loads(path.read_text()) if path.exists() else []

@@ -23,6 +23,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .limits import Limits, format_size, parse_size
+
 
 def _course(value: str) -> Path:
     return Path(value).expanduser()
@@ -58,13 +60,28 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Autograde submitted/ with nbgrader in parallel worker processes (kernels "
                                    "in the bubblewrap sandbox), then cross-check compute_gradcam out of "
                                    "process. The cross-check score is authoritative; disagreements are "
-                                   "listed for review. Results: COURSE/.grader/results.json.")
+                                   "listed for review. Each result is saved as soon as it is known "
+                                   "(COURSE/.grader/results/); an interrupted run resumes where it stopped. "
+                                   "Each submission runs under the limits below; breaking one scores 0 on "
+                                   "the tests it affected and lists the student for review.")
     p.add_argument("course", type=_course, help="course folder (made by init)")
     p.add_argument("--workers", type=int, default=None, help="parallel workers (default: CPU cores)")
     p.add_argument("--student", default="*", help="only students matching this glob")
-    p.add_argument("--notebook-timeout", type=float, default=300,
-                   help="wall-time limit per submission in seconds (default 300)")
+    p.add_argument("--regrade", action="store_true",
+                   help="grade again the submissions that already have a result (default: skip them)")
+    defaults = Limits()
+    p.add_argument("--notebook-timeout", type=float, default=defaults.wall_time,
+                   help=f"wall-time limit per submission in seconds (default {defaults.wall_time:g})")
     p.add_argument("--cell-timeout", type=int, default=None, help="override the config's seconds per cell")
+    p.add_argument("--crosscheck-timeout", type=float, default=defaults.crosscheck_time,
+                   help=f"wall-time limit of one cross-check in seconds (default {defaults.crosscheck_time:g})")
+    for name, text in (("memory", "memory of a submission's kernel or cross-check"),
+                       ("output", "output a notebook may print"),
+                       ("disk", "what a submission may write to disk")):
+        p.add_argument(f"--{name}", type=parse_size, default=getattr(defaults, name), metavar="SIZE",
+                       help=f"{text} (default {format_size(getattr(defaults, name))}; e.g. 2G, 512M)")
+    p.add_argument("--processes", type=int, default=defaults.processes,
+                   help=f"processes and threads of one submission (default {defaults.processes})")
     p.add_argument("--no-crosscheck", action="store_true",
                    help="skip the out-of-process cross-check (scores are then NOT trustworthy)")
 
@@ -117,18 +134,23 @@ def main(argv=None) -> int:
             report = collect(args.course, args.src)
             return 0 if report["accepted"] else 1
         elif args.command == "autograde":
-            from .autograde import autograde
-            results = autograde(args.course, workers=args.workers, notebook_timeout=args.notebook_timeout,
-                                student=args.student, crosscheck=not args.no_crosscheck,
-                                cell_timeout=args.cell_timeout,
-                                progress=lambda text: print(text, flush=True))
+            from .autograde import Interrupted, autograde
+            limits = Limits(memory=args.memory, processes=args.processes, output=args.output, disk=args.disk,
+                            wall_time=args.notebook_timeout, crosscheck_time=args.crosscheck_timeout)
+            try:
+                autograde(args.course, workers=args.workers, limits=limits, student=args.student,
+                          crosscheck=not args.no_crosscheck, regrade=args.regrade,
+                          cell_timeout=args.cell_timeout, progress=lambda text: print(text, flush=True))
+            except Interrupted:
+                return 130
             from .report import rows
-            flagged = [r for r in rows(args.course) if r["review"]]
+            graded = rows(args.course)
+            flagged = [r for r in graded if r["review"]]
             if flagged:
                 print(f"{len(flagged)} submission(s) need review / 要確認 {len(flagged)} 件:")
                 for row in flagged:
                     print(f"  {row['student']} ({row['assignment']}): {row['review']}")
-            return 0 if results else 1
+            return 0 if graded else 1
         elif args.command == "feedback":
             from .report import feedback
             target = args.moodle_zip

@@ -40,14 +40,16 @@ from pathlib import Path
 import numpy as np
 
 from exercise_logic.atomic_files import atomic_write
+from exercise_logic.environment import is_tensorflow_noise
 
 from . import diagnosis, sandbox
+from .limits import Limits, limit_in_error
 from .paths import load_spec
 
 HERE = Path(__file__).resolve().parent
 STUB = HERE / "stub"
 CHILD = HERE / "crosscheck_child.py"
-CROSSCHECK_TIMEOUT = 120.0  # seconds per answer, in a worker and in the serial fallback alike
+CROSSCHECK_TIMEOUT = Limits().crosscheck_time  # seconds per answer, unless the limits say otherwise
 SUSPICIOUS = ("input_transformers", "get_ipython", "set_custom_exc", "np.allclose", "np.testing",
               "assert_allclose", "sys.modules", "builtins", "os._exit", "exercise_logic", "importlib",
               "gradebook", "NBGRADER", "setattr(")
@@ -66,6 +68,8 @@ def prepare(folder: Path) -> Path:
     """
     spec = load_spec()
     import exercise_logic as el
+    import logging
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)   # one retracing notice per model shape
     checks = spec.check_namespace()
     folder = Path(folder)
     tmp = Path(tempfile.mkdtemp(prefix=".prepare-", dir=folder.parent if folder.parent.exists() else None))
@@ -150,13 +154,20 @@ def filter_source(source: str) -> tuple[str, list[str]]:
 
 
 # -- 3. run --------------------------------------------------------------------
+def _student_lines(log: bytes) -> list[str]:
+    """The child's output without TensorFlow's start-up noise: what the student's code said."""
+    text = (log or b"").decode("utf-8", "replace")
+    return [line for line in text.strip().splitlines() if line.strip() and not is_tensorflow_noise(line, "2")]
+
+
 def run_student(source: str, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT,
-                use_sandbox: bool | None = None) -> dict:
+                use_sandbox: bool | None = None, limits: Limits | None = None) -> dict:
     """Run one answer's definitions on the prepared cases in a sandboxed child.
 
     Returns ``{"outputs": {key: map}, "errors": {key|"*": message}, "status": ..., "seconds": ...}``
     for the graded cases, and ``feedback_outputs`` / ``feedback_errors`` for the
-    visible tests' cases that are not graded ones.
+    visible tests' cases that are not graded ones. The child runs under ``limits``
+    (default :class:`grader.limits.Limits`; its own wall time is ``timeout``).
     """
     prepared = Path(prepared)
     if use_sandbox is None:
@@ -180,32 +191,40 @@ def run_student(source: str, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT
         child_env = {"PYTHONPATH": str(work / "stub"), "PYTHONNOUSERSITE": "1"}
         if use_sandbox:
             os.chmod(work, 0o755)
-            argv = sandbox.bwrap_argv(cwd=str(work / "out"), readonly=[str(work)],
-                                      writable=[str(work / "out")], env=child_env, library=False)
-            argv += command
+            argv = sandbox.sandboxed(command, cwd=str(work / "out"), readonly=[str(work)],
+                                     writable=[str(work / "out")], env=child_env, library=False,
+                                     limits=limits)
             full_env = None
         else:
             argv = command
             full_env = {k: v for k, v in os.environ.items() if not k.startswith("NBGRADER")}
-            full_env.update(child_env)
-        process = subprocess.Popen(argv, cwd=work / "out", env=full_env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+            full_env.update(child_env, **sandbox.STUDENT_ENV)
+        # The child's output goes to a file, not a pipe: what it may write there is
+        # bounded by its disk limit (RLIMIT_FSIZE), never by the grader's memory.
+        with open(work / "child.log", "wb") as log_file:
+            process = subprocess.Popen(argv, cwd=work / "out", env=full_env, stdout=log_file,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            log, _ = process.communicate(timeout=timeout)
-            status = "ok" if process.returncode == 0 else f"exit-{process.returncode}"
+            process.wait(timeout=timeout)
+            status = ("ok" if process.returncode == 0 else f"exit-{process.returncode}" if process.returncode > 0
+                      else f"killed-{signal.Signals(-process.returncode).name}")
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-            log, _ = process.communicate()
+            process.wait()
             status = "timeout"
+        with open(work / "child.log", "rb") as log_file:
+            log_file.seek(max(0, (work / "child.log").stat().st_size - 65536))
+            log = log_file.read()
         out = work / "out"
         outputs, errors = _read_phase(out, "outputs.npz", "errors.json")
         feedback_outputs, feedback_errors = _read_phase(out, "feedback.npz", "feedback_errors.json")
         if status != "ok" and (out / "errors.json").exists() and not (out / "feedback_errors.json").exists():
             # the graded phase was complete: only the feedback cases were cut short
             feedback_errors["*"], status = status, "ok"
-        if status != "ok" and "*" not in errors:
-            tail = (log or b"").decode("utf-8", "replace").strip().splitlines()[-3:]
-            errors["*"] = f"{status}: " + " | ".join(tail)
+        if status == "timeout":
+            errors.setdefault("*", f"timeout: stopped after {timeout:g} s / {timeout:g} 秒で停止しました")
+        elif status != "ok" and "*" not in errors:
+            errors["*"] = f"{status}: " + " | ".join(_student_lines(log)[-3:])
         return {"outputs": outputs, "errors": errors, "status": status, "dropped": dropped,
                 "seconds": round(time.monotonic() - started, 2),
                 "feedback_outputs": feedback_outputs, "feedback_errors": feedback_errors}
@@ -281,18 +300,22 @@ def suspicious_tokens(source: str) -> list[str]:
 
 
 def check_notebook(notebook: dict, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT,
-                   use_sandbox=None) -> dict:
-    """Extract, run and compare one notebook's answer: the cross-check result."""
+                   use_sandbox=None, limits: Limits | None = None) -> dict:
+    """Extract, run and compare one notebook's answer under ``limits``: the cross-check result.
+
+    The result's ``limits`` names the resource limits the answer broke (see ``grader.limits``).
+    """
     source = answer_cell(notebook)
     if source is None:
         spec = load_spec()
         return {"cells": {g: 0 for g in spec.TEST_CELLS}, "score": 0, "max_score": spec.AUTO_POINTS,
                 "messages": {"*": "no compute_gradcam answer cell / 解答セルがありません"},
-                "status": "no-answer-cell", "suspicious": [], "seconds": 0.0}
-    run = run_student(source, prepared, timeout=timeout, use_sandbox=use_sandbox)
+                "status": "no-answer-cell", "suspicious": [], "seconds": 0.0, "limits": []}
+    run = run_student(source, prepared, timeout=timeout, use_sandbox=use_sandbox, limits=limits)
     result = compare(run, prepared)
+    broken = [limit_in_error(message) for message in run["errors"].values()]
     result.update(status=run["status"], seconds=run["seconds"], suspicious=suspicious_tokens(source),
-                  dropped=run.get("dropped", []))
+                  dropped=run.get("dropped", []), limits=sorted({name for name in broken if name}))
     result.update(feedback_evidence(run, prepared))
     return result
 

@@ -10,11 +10,11 @@ from collections import Counter
 from pathlib import Path
 
 from . import moodle
-from .autograde import load_results
 from .course import check_course, nbgrader, state_dir
 from .feedback import banner, diagnosis_html, failed_tests_html, insert_banner
 from .mistakes import MISTAKES
 from .paths import load_spec
+from .results import load_results, review_reasons
 
 
 def mistake_text(crosscheck: dict, lang: str | None = None) -> str:
@@ -40,11 +40,9 @@ def rows(course: Path) -> list[dict]:
         nb_cells = result.get("nbgrader_cells")
         nb_auto = None if nb_cells is None else sum((nb_cells.get(g) or 0) for g in spec.TEST_CELLS)
         auto = cc.get("score", 0)
-        review = []
-        if result.get("status") != "graded":
-            review.append(result.get("status"))
+        review = review_reasons(result)
         if nb_cells is None:
-            review.append("nbgrader did not grade it (dead kernel / error)")
+            review = review or ["nbgrader did not grade it"]
         elif nb_auto != auto:
             review.append(f"nbgrader {nb_auto:g} != cross-check {auto}")
         if cc.get("status") not in (None, "ok"):

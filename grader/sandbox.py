@@ -6,7 +6,10 @@ not see the gradebook, ``source/``, ``submitted/``, other students' files or
 the kit's ``assignments/`` (which hold the solutions and hidden tests). It has
 no network (its own network namespace: loopback only), its own PID namespace
 (killing the sandbox kills everything in it) and a clean environment
-(``NBGRADER_EXECUTION`` is not passed on).
+(``NBGRADER_EXECUTION`` is not passed on). Its root and ``/dev`` are read-only;
+what it may write is size-limited tmpfs (``/tmp``, ``/dev/shm``, the kernel's
+working folder) and the host folders it is given; its processes run under the
+rlimits of ``grader.limits``.
 
 Run as a script, this file is the kernel launcher of the ``gradcam-sandbox``
 kernel spec that ``python -m grader init`` writes: jupyter starts it with the
@@ -22,9 +25,17 @@ import shutil
 import sys
 from pathlib import Path
 
+if __package__:
+    from .limits import SHM_SIZE, Limits, under_rlimits
+else:               # run as the kernel launcher script (see the bottom): grader/ is on sys.path
+    from limits import SHM_SIZE, Limits, under_rlimits
+
 LIBRARY = Path(__file__).resolve().parents[1] / "exercise_logic"
 ENV_CACHE = "GRADER_SANDBOX_CACHE"      # read-only model cache for the notebook's training cell
 ENV_OFF = "GRADER_NO_SANDBOX"           # "1": run unsandboxed (tests of the fallback only)
+# The environment of every process that runs student code, sandboxed or not:
+# Step 4's ``exercise_logic.explore(...)`` prints a note instead of starting a server.
+STUDENT_ENV = {"EXERCISE_LOGIC_EXPLORE": "off"}
 
 
 class SandboxUnavailable(RuntimeError):
@@ -33,6 +44,16 @@ class SandboxUnavailable(RuntimeError):
 
 def bwrap_path() -> str | None:
     return shutil.which("bwrap")
+
+
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux; a no-op elsewhere)."""
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def available() -> bool:
@@ -50,6 +71,15 @@ def _namespaces_work(path: str) -> bool:
     return probe.returncode == 0
 
 
+@functools.lru_cache(maxsize=None)
+def _sizes_work(path: str) -> bool:
+    """Whether this bubblewrap can cap a tmpfs (``--size``, bubblewrap 0.8+)."""
+    import subprocess
+    probe = subprocess.run([path, "--ro-bind", "/", "/", "--size", str(2**20), "--tmpfs", "/tmp", "true"],
+                           capture_output=True)
+    return probe.returncode == 0
+
+
 INSTALL_HINT = ("bubblewrap is needed to sandbox student code: `apt-get install bubblewrap` "
                 "(Debian/Ubuntu). / 学生のコードを隔離して実行するには bubblewrap が必要です。")
 
@@ -62,14 +92,25 @@ def _python_roots() -> list[str]:
     return sorted(roots)
 
 
-def bwrap_argv(*, cwd: str, readonly: list[str] = (), writable: list[str] = (),
-               env: dict | None = None, library: bool = True) -> list[str]:
-    """The bwrap prefix of a sandboxed command (append the command to it)."""
+def sandboxed(command: list[str], *, cwd: str, readonly: list[str] = (), writable: list[str] = (),
+              env: dict | None = None, library: bool = True, limits: Limits | None = None,
+              private_cwd: bool = False) -> list[str]:
+    """The argv that runs ``command`` in bubblewrap under ``limits`` (default: :class:`Limits`).
+
+    ``private_cwd``: the working folder is a fresh tmpfs of the disk limit
+    (what the command writes there stays inside), instead of the host folder.
+    """
     bwrap = bwrap_path()
     if not bwrap:
         raise SandboxUnavailable(INSTALL_HINT)
+    limits = limits or Limits()
+
+    def tmpfs(path, size):
+        return (["--size", str(size)] if _sizes_work(bwrap) else []) + ["--tmpfs", path]
+
     argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+            "--proc", "/proc", "--dev", "/dev", *tmpfs("/dev/shm", SHM_SIZE), "--remount-ro", "/dev",
+            *tmpfs("/tmp", limits.disk)]
     for system in ("/usr", "/etc", "/lib", "/lib64", "/bin", "/sbin", "/lib32", "/libx32"):
         if os.path.exists(system):
             argv += ["--ro-bind", system, system]
@@ -83,17 +124,19 @@ def bwrap_argv(*, cwd: str, readonly: list[str] = (), writable: list[str] = (),
         argv += ["--ro-bind", path, path]
     for path in writable:
         argv += ["--bind", path, path]
-    argv += ["--chdir", cwd, "--clearenv"]
+    if private_cwd:
+        argv += tmpfs(cwd, limits.disk)
+    argv += ["--remount-ro", "/", "--chdir", cwd, "--clearenv"]
     base_env = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
                 "HOME": "/tmp", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
-                "PYTHONDONTWRITEBYTECODE": "1"}
+                "PYTHONDONTWRITEBYTECODE": "1", **STUDENT_ENV}
     for key in ("OMP_NUM_THREADS", "TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS"):
         if os.environ.get(key):
             base_env[key] = os.environ[key]
     base_env.update(env or {})
     for key, value in base_env.items():
         argv += ["--setenv", key, value]
-    return argv
+    return argv + under_rlimits(command, limits)
 
 
 def kernel_main(connection_file: str) -> None:
@@ -113,10 +156,12 @@ def kernel_main(connection_file: str) -> None:
         readonly.append(cache)
         env["EXERCISE_LOGIC_CACHE"] = cache
     command = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
+    die_with_parent()       # the grading worker is the parent: a killed worker leaves no kernel behind
     if os.environ.get(ENV_OFF) == "1":
         os.execv(sys.executable, command)
-    argv = bwrap_argv(cwd=cwd, readonly=readonly, writable=[runtime, cwd], env=env)
-    os.execv(argv[0], argv + command)
+    argv = sandboxed(command, cwd=cwd, readonly=readonly, writable=[runtime], env=env,
+                     limits=Limits.from_env(), private_cwd=True)
+    os.execv(argv[0], argv)
 
 
 if __name__ == "__main__":

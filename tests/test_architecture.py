@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "exercise_logic"
 LAYERS = [
     ("files and process set-up", ["atomic_files", "environment"]),
     ("data", ["data"]),
-    ("models and scoring", ["models", "evaluation"]),
+    ("models and scoring", ["streaming", "models", "evaluation"]),
     ("training", ["training"]),
     ("explanation", ["explain"]),
     ("rendering", ["rendering"]),

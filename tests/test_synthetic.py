@@ -5,6 +5,8 @@ The empirical difficulty (lecture CNN test ROC-AUC in 0.85-0.97) is checked by
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -23,6 +25,29 @@ def _with_lungs(n, size, seed=0, abnormal_fraction=0.45, marker_strength=None):
 def _assert_equal(a: SyntheticXrays, b: SyntheticXrays):
     for field in ("images", "labels", "masks", "markers"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+
+
+# SHA-256 of images, masks, labels, markers and lung fields, computed with the
+# generator of GENERATOR_VERSION 1 (the vectorised renderer before it was split
+# into painter functions). A change here must come with a new GENERATOR_VERSION.
+GOLDEN_DIGESTS = {
+    # (n, size, seed, marker_strength, abnormal_fraction)
+    (40, 28, 0, None, 0.45): "79e01a8640aeccd8248d544c5b899b20f8cbbb281a1e26e781f527ecf8fb593b",
+    (30, 64, 3, 0.5, 0.45): "c96bf0d749a065398bbc10d625b35a95e7dd5983ea99e5b1f22af7e057dbd6e6",
+    (70, 128, 7, 0.95, 0.45): "65bcc36e764e0208bd3f2fbb55a58c9c47d0492739690bc85a36bb445dd1f2be",
+    (25, 28, 11, 1.0, 1.0): "cb5a8ac4b6a17b9d5912f7c0832a7c182ed9c1dd6d84cb650fea184447da4dae",
+}
+
+
+@pytest.mark.parametrize("case", sorted(GOLDEN_DIGESTS, key=str))
+def test_output_is_bit_identical_for_this_generator_version(case):
+    n, size, seed, strength, fraction = case
+    data, lungs = _with_lungs(n, size, seed, fraction, strength)
+    digest = hashlib.sha256()
+    for array in (data.images, data.masks, data.labels, data.markers, lungs):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    assert syn.GENERATOR_VERSION == 1, "new generator version: recompute GOLDEN_DIGESTS"
+    assert digest.hexdigest() == GOLDEN_DIGESTS[case]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +69,7 @@ def test_same_seed_is_bit_identical_and_other_seed_differs():
 
 @pytest.mark.parametrize("size", SYNTHETIC_SIZES)
 def test_shapes_dtypes_and_ranges(size):
-    n = 70 if size == 128 else 12          # 70 > one 128x128 chunk: exercises chunking
+    n = 70 if size == 128 else 12          # 70 > one 128x128 chunk (12 > 224x224's): exercises chunking
     data = generate_chest_xrays(n, size=size, seed=0, marker_strength=0.5)
     assert isinstance(data, SyntheticXrays) and len(data) == n
     assert data.images.shape == (n, size, size) and data.images.dtype == np.uint8
@@ -198,7 +223,7 @@ def test_invalid_arguments_raise_value_error(kwargs, name):
 
 
 def test_invalid_split_arguments_and_sizes_name_the_allowed_values():
-    with pytest.raises(ValueError, match=r"size must be one of \(28, 64, 128\), got 100"):
+    with pytest.raises(ValueError, match=r"size must be one of \(28, 64, 128, 224\), got 100"):
         generate_splits(size=100)
     with pytest.raises(ValueError, match="n_val"):
         generate_splits(n_val=-5)
@@ -206,3 +231,14 @@ def test_invalid_split_arguments_and_sizes_name_the_allowed_values():
         generate_splits(marker_strength=2.0)
     with pytest.raises(ValueError, match="size"):
         marker_region(27)
+
+
+def test_packed_masks_are_the_masks_bit_packed_chunk_by_chunk():
+    plain = generate_splits(size=224, seed=4, n_train=25, n_val=2, n_test=3)
+    packed = generate_splits(size=224, seed=4, n_train=25, n_val=2, n_test=3, packed_masks=True)
+    for name in plain:
+        np.testing.assert_array_equal(packed[name].images, plain[name].images)
+        assert packed[name].masks.shape == (len(plain[name]), 224, 28)
+        np.testing.assert_array_equal(np.unpackbits(packed[name].masks, axis=-1).astype(bool),
+                                      plain[name].masks)
+    assert plain["train"].masks.any()

@@ -1,8 +1,12 @@
 """Loading datasets: MedMNIST files and the embedded synthetic chest X-rays.
 
 :func:`load_dataset` is the kit's own loader (it keeps validation data, lesion
-masks and markers); :func:`load_and_preprocess` is the lecture's function with
-its exact return value.
+masks and markers). Its splits are *streamed*: the images stay uint8
+(memory-mapped when the ``.npz`` stores them uncompressed, else decoded once
+per split) and become float32 RGB one batch at a time, so any image size fits
+in memory. :func:`load_and_preprocess` is the lecture's function with its
+exact return value: whole float32 arrays, refused before allocation when they
+would not fit.
 """
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from . import medmnist_files
+from .lazy_arrays import LazyRows, PackedMasks, StreamedImages
+from .memory import check_fits
 from .npz_format import read_medmnist_npz
 
 SYNTHETIC = "synthetic"
@@ -35,12 +41,20 @@ class Split:
 
     Attributes
     ----------
-    images : ndarray of float32, shape (N, S, S, C)
-        Pixel values in [0, 1]; C is 3 with ``as_rgb=True``.
+    images : StreamedImages or ndarray of float32, shape (N, S, S, C)
+        Pixel values in [0, 1]; C is 3 with ``as_rgb=True``. :func:`load_dataset`
+        gives a :class:`~exercise_logic.data.lazy_arrays.StreamedImages`: uint8
+        pixels that become float32 when indexed (``images[i]``,
+        ``images[a:b]``, ``images[index_array]``) and are read batch by batch
+        by ``train_or_load``, ``evaluate``, ``gradcam``/``cam_engine``,
+        ``deletion_insertion``, ``sanity_check`` and ``method_scorecard``.
+        ``np.asarray(images)`` converts them all at once, after checking that
+        they fit in memory. Any float32 array works as well.
     labels : ndarray of float32, shape (N,) or (N, K)
         Class indices, or K binary columns for multi-label data.
-    masks : ndarray of bool, shape (N, S, S), or None
+    masks : PackedMasks or ndarray of bool, shape (N, S, S), or None
         Lesion pixels (synthetic data only): the ground truth of "where".
+        Indexing gives bool arrays; stored one bit per pixel.
     markers : ndarray of bool, shape (N,), or None
         Whether the corner marker is drawn (synthetic data only).
     """
@@ -51,6 +65,16 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def take(self, indices) -> "Split":
+        """The selected images as a split; streamed images and masks stay unconverted."""
+        indices = np.asarray(indices)
+
+        def pick(values):
+            if values is None:
+                return None
+            return values.take(indices) if isinstance(values, LazyRows) else values[indices]
+        return Split(pick(self.images), self.labels[indices], pick(self.masks), pick(self.markers))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +128,7 @@ def load_dataset(name: str = SYNTHETIC, size: int = 28, *, root: str | os.PathLi
                  as_rgb: bool = True, binary_classification: bool = False,
                  download: bool = True, marker_strength: float | None = None,
                  seed: int = SYNTHETIC_SEED) -> Dataset:
-    """Load a dataset as float32 images in [0, 1] with float32 labels.
+    """Load a dataset: streamed images that read as float32 in [0, 1], float32 labels.
 
     Parameters
     ----------
@@ -126,6 +150,13 @@ def load_dataset(name: str = SYNTHETIC, size: int = 28, *, root: str | os.PathLi
         train and val splits (0 = independent, 1 = always); None draws none.
     seed : int
         Synthetic only: the generator's seed.
+
+    Returns
+    -------
+    Dataset
+        Splits whose ``images`` are :class:`~exercise_logic.data.lazy_arrays.StreamedImages`
+        (see :class:`Split`): the uint8 pixels stay as they are; nothing is
+        converted to float until it is read.
     """
     if name == SYNTHETIC:
         return _load_synthetic(size, as_rgb, marker_strength, seed)
@@ -141,7 +172,7 @@ def load_dataset(name: str = SYNTHETIC, size: int = 28, *, root: str | os.PathLi
             labels = (labels.sum(axis=1) > 0).astype(np.float32)
         elif labels.ndim == 2 and labels.shape[1] == 1:
             labels = labels[:, 0]
-        splits[split] = Split(_to_float_images(images, as_rgb), labels)
+        splits[split] = Split(StreamedImages(images, as_rgb), labels)
     info.setdefault("label_ja", CHEST_LABELS_JA if name == "chestmnist" else None)
     if binary_classification:
         if not info["task"].startswith("multi-label"):
@@ -154,7 +185,7 @@ def load_dataset(name: str = SYNTHETIC, size: int = 28, *, root: str | os.PathLi
 
 
 def load_and_preprocess(data_flag: str = "pathmnist", as_rgb: bool = True,
-                        binary_classification: bool = False):
+                        binary_classification: bool = False, *, size: int = 28):
     """The lecture's loader: ``((x_train, y_train), (x_test, y_test), info)``.
 
     Images are float32 in [0, 1] (3 channels with ``as_rgb``), labels float32.
@@ -162,28 +193,35 @@ def load_and_preprocess(data_flag: str = "pathmnist", as_rgb: bool = True,
     any finding counting as abnormal, and ``info['label']`` is
     ``{'0': 'normal', '1': 'abnormal'}`` (``info['label_ja']`` in Japanese).
     ``data_flag='synthetic'`` gives the offline chest X-rays.
+
+    The images are whole float32 arrays (12 bytes per grayscale pixel with
+    ``as_rgb``). When they would not fit in the memory available (e.g. 128 px
+    ChestMNIST: about 20 GB), it raises
+    :class:`~exercise_logic.data.memory.InsufficientMemoryError` before
+    allocating them; :func:`load_dataset` streams any size instead.
     """
     binary = binary_classification and data_flag != SYNTHETIC
-    dataset = load_dataset(data_flag, as_rgb=as_rgb, binary_classification=binary)
+    dataset = load_dataset(data_flag, size, as_rgb=as_rgb, binary_classification=binary)
+    loader = f"load_dataset({data_flag!r}, size={size}{', binary_classification=True' if binary else ''})"
+    check_fits(dataset.train.images.nbytes + dataset.test.images.nbytes,
+               {"ja": f"{data_flag} の {size} px の float32 配列（x_train と x_test）",
+                "en": f"the float32 arrays of {data_flag!r} at {size} px (x_train and x_test)"},
+               {"ja": f"{loader} を使ってください。画像を uint8 のまま保ち、1 バッチずつ変換します"
+                      "（train_or_load、evaluate、gradcam はその分割をそのまま受け取ります）。",
+                "en": f"use {loader}: it keeps the images as uint8 and converts them a batch at a time "
+                      "(train_or_load, evaluate and gradcam take its splits as they are)."})
     if binary:
         y_train, y_test = dataset.train.labels, dataset.test.labels
         print("[情報] 二値分類に変換しました: 正常 vs 異常 / converted to binary: normal vs abnormal")
         for title, labels in (("訓練データ", y_train), ("テストデータ", y_test)):
             print(f"  {title}: 正常 {int((labels == 0).sum())}件, 異常 {int((labels == 1).sum())}件")
-    return ((dataset.train.images, dataset.train.labels),
-            (dataset.test.images, dataset.test.labels), dataset.info)
+    return ((np.asarray(dataset.train.images), dataset.train.labels),
+            (np.asarray(dataset.test.images), dataset.test.labels), dataset.info)
 
 
-def _to_float_images(images: np.ndarray, as_rgb: bool) -> np.ndarray:
-    images = images.astype(np.float32) / 255.0
-    if images.ndim == 3:
-        images = images[..., np.newaxis]
-    if as_rgb and images.shape[-1] == 1:
-        images = np.repeat(images, 3, axis=-1)
-    return images
-
-
-@functools.lru_cache(maxsize=4)
+# One file and one synthetic set are kept (the latest): loading another size
+# or dataset releases the previous one unless its splits are still in use.
+@functools.lru_cache(maxsize=1)
 def _read_cached(path: str, mtime_ns: int):
     return read_medmnist_npz(path)
 
@@ -207,17 +245,17 @@ def synthetic_info(size: int, n_samples: dict[str, int], marker_strength: float 
     }
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=1)
 def _generate_synthetic(size: int, seed: int, marker_strength: float | None):
     from .synthetic import generate_splits
-    return generate_splits(size=size, seed=seed, marker_strength=marker_strength)
+    return generate_splits(size=size, seed=seed, marker_strength=marker_strength, packed_masks=True)
 
 
 def _load_synthetic(size: int, as_rgb: bool, marker_strength: float | None, seed: int) -> Dataset:
     generated = _generate_synthetic(size, seed, marker_strength)
     splits = {
-        split: Split(_to_float_images(batch.images, as_rgb), batch.labels.astype(np.float32),
-                     batch.masks, batch.markers)
+        split: Split(StreamedImages(batch.images, as_rgb), batch.labels.astype(np.float32),
+                     PackedMasks(batch.masks, size), batch.markers)
         for split, batch in generated.items()}
     info = synthetic_info(size, {split: len(batch.labels) for split, batch in generated.items()},
                           marker_strength)
@@ -226,17 +264,19 @@ def _load_synthetic(size: int, as_rgb: bool, marker_strength: float | None, seed
 
 def write_synthetic_npz(path: str | os.PathLike, size: int = 28, seed: int = SYNTHETIC_SEED,
                         marker_strength: float | None = None, n_train: int = 8000,
-                        n_val: int = 1000, n_test: int = 2000, findings: int | None = None) -> Path:
+                        n_val: int = 1000, n_test: int = 2000, findings: int | None = None,
+                        compressed: bool = True) -> Path:
     """Write the synthetic set in MedMNIST's ``.npz`` layout.
 
     Labels are ``(N, 1)``, or with ``findings=14`` ChestMNIST-shaped multi-label
     rows: each abnormal image gets one or two random findings, so that
     ``binary_classification=True`` gives back the synthetic labels.
+    ``compressed=False`` stores the arrays uncompressed (memory-mapped on loading).
     """
     from .npz_format import write_medmnist_npz
     from .synthetic import generate_splits
     generated = generate_splits(size=size, seed=seed, n_train=n_train, n_val=n_val,
-                                n_test=n_test, marker_strength=marker_strength)
+                                n_test=n_test, marker_strength=marker_strength, packed_masks=True)
     rng = np.random.default_rng(seed)
     arrays = {}
     for split, batch in generated.items():
@@ -249,4 +289,4 @@ def write_synthetic_npz(path: str | os.PathLike, size: int = 28, seed: int = SYN
                 rows[chosen, rng.integers(0, findings, len(chosen))] = 1
             labels = rows
         arrays[split] = (batch.images, labels)
-    return write_medmnist_npz(path, arrays)
+    return write_medmnist_npz(path, arrays, compressed)

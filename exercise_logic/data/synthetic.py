@@ -57,11 +57,12 @@ __all__ = [
     "marker_region",
 ]
 
-#: Image side lengths (pixels) the generator supports.
 # Bump whenever the images change for the same arguments: trained models cached
 # for an older generator are then retrained instead of silently reused.
+# (Adding 224 px left the images of the other sizes unchanged.)
 GENERATOR_VERSION = 1
-SYNTHETIC_SIZES = (28, 64, 128)
+#: Image side lengths (pixels) the generator supports: MedMNIST+'s sizes.
+SYNTHETIC_SIZES = (28, 64, 128, 224)
 
 #: Where the lead marker lives: ``((row_start, row_stop), (col_start, col_stop))``
 #: as fractions of the image side, i.e. the top-left corner box.  The marker
@@ -294,26 +295,265 @@ def _draw_lesions(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------
-# Rendering
+# Rendering: one painter per structure
 # ----------------------------------------------------------------------------
+# Coordinates are normalised (1 = half the image side, y grows downwards); the
+# patient frame undoes each image's shift, rotation and scale, so anatomy is
+# drawn in canonical patient coordinates while lesions, the marker and the
+# detector live in image coordinates. Each painter returns its contribution on
+# the linear attenuation scale, with the float32 operations in the order that
+# GENERATOR_VERSION 1 fixed (changing that order changes the images' bits).
+f32 = np.float32
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The pixel grid of one chunk of ``c`` images of side ``S``.
+
+    Attributes
+    ----------
+    pitch : numpy.float32
+        Pixel pitch in normalised units (``2 / S``).
+    x_image, y_image : numpy.ndarray
+        ``(1, 1, S)`` and ``(1, S, 1)`` float32 pixel centres in image coordinates.
+    x, y : numpy.ndarray
+        ``(c, S, S)`` float32 patient coordinates of every pixel.
+    lateral : numpy.ndarray
+        ``(c, S, S)`` float32 distance from the midline, ``|x|``.
+    patient_left : numpy.ndarray
+        ``(c, S, S)`` bool, the image-right half (the patient's left in a PA view).
+    """
+    pitch: np.float32
+    x_image: np.ndarray
+    y_image: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    lateral: np.ndarray
+    patient_left: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return self.x.shape[-1]
+
+
+def _patient_frame(size: int, dx, dy, rotation, scale) -> _Frame:
+    """Image and patient coordinates for per-image shift, rotation and scale ``(c, 1, 1)``."""
+    pitch = f32(2.0 / size)
+    grid = ((np.arange(size, dtype=f32) + f32(0.5)) * pitch - f32(1.0))
+    x_image = grid[None, None, :]
+    y_image = grid[:, None][None]
+    cos, sin, inverse_scale = np.cos(rotation), np.sin(rotation), 1.0 / scale
+    shifted_x, shifted_y = x_image - dx, y_image - dy
+    x = (cos * shifted_x + sin * shifted_y) * inverse_scale
+    y = (cos * shifted_y - sin * shifted_x) * inverse_scale
+    return _Frame(pitch, x_image, y_image, x, y, np.abs(x), x > 0)
+
+
 def _soft(x: np.ndarray, width: float) -> np.ndarray:
     """Linear ramp 0 -> 1 as ``x`` goes from ``-width/2`` to ``+width/2``."""
     return np.clip(x * (1.0 / width) + 0.5, 0.0, 1.0)
 
 
-def _render_chunk(p, les, markers, labels, size, rng_tex, rng_les):
-    """Render one chunk.
+def _body(frame: _Frame, half_width=0.84, half_height=1.32, centre_y=0.45, edge=0.3,
+          neck_half_width=0.21, neck_edge=0.06, neck_base=-0.45, neck_fade=0.12) -> np.ndarray:
+    """Soft-tissue body in [0, 1]: a superellipse torso and the neck above it."""
+    torso = _soft(1.0 - (np.abs(frame.x * f32(1 / half_width)) ** 3
+                         + np.abs((frame.y - f32(centre_y)) * f32(1 / half_height)) ** 3), edge)
+    neck = _soft(f32(neck_half_width) - frame.lateral, neck_edge) * _soft(f32(neck_base) - frame.y, neck_fade)
+    return np.maximum(torso, neck)
+
+
+def _lung_ellipses(frame: _Frame, width, height, centre_x=0.37, centre_y=0.12, half_width=0.26,
+                   half_height=0.76, edge=0.22) -> np.ndarray:
+    """Two elliptic lung fields in [0, 1], scaled per image by ``width`` and ``height``."""
+    across = (frame.lateral - f32(centre_x)) / (f32(half_width) * width)
+    along = (frame.y - f32(centre_y)) / (f32(half_height) * height)
+    return _soft(f32(1.0) - (across * across + along * along), edge)
+
+
+def _diaphragm(frame: _Frame, dome_left, dome_right, curvature=0.55, apex_x=0.36, span=0.3,
+               edge=0.06) -> np.ndarray:
+    """1 above the domed hemidiaphragms (their apex height per side), 0 below: cuts the lungs."""
+    dome = np.where(frame.patient_left, dome_left, dome_right)
+    outline = dome + f32(curvature) * ((frame.lateral - f32(apex_x)) * f32(1 / span)) ** 2
+    return _soft(outline - frame.y, edge)
+
+
+def _heart(frame: _Frame, shift_x, heart_scale, centre_x=0.12, centre_y=0.37, half_width=0.3,
+           half_height=0.22, edge=0.3) -> np.ndarray:
+    """Heart shadow in [0, 1], on the patient's left (image right)."""
+    across = (frame.x - f32(centre_x) - shift_x) / (f32(half_width) * heart_scale)
+    along = (frame.y - f32(centre_y)) / (f32(half_height) * heart_scale)
+    return _soft(f32(1.0) - (across * across + along * along), edge)
+
+
+def _trachea(frame: _Frame, body, darkening=0.1, half_width=0.035, edge=0.03, bottom=-0.2,
+             fade=0.1) -> np.ndarray:
+    """Darkening by the air column of the trachea, above the carina."""
+    return (f32(darkening) * _soft(f32(half_width) - frame.lateral, edge)
+            * _soft(f32(bottom) - frame.y, fade) * body)
+
+
+def _spine(frame: _Frame, body, density=0.05, half_width=0.06, edge=0.03) -> np.ndarray:
+    """The spine, a bright band behind the mediastinum."""
+    return f32(density) * _soft(f32(half_width) - frame.lateral, edge) * body
+
+
+def _ribs(frame: _Frame, amplitude, period, phase, anterior_phase, lung, body, slope=0.3,
+          arch=1.0, sharpness=4, anterior_slope=0.5, anterior_stretch=1.15, anterior_weight=0.45,
+          outside_lung=0.3, chest_half_width=0.7, chest_top=-0.7, edge=0.1) -> np.ndarray:
+    """Curved posterior rib shadows and fainter anterior ribs sloping the other way.
+
+    Ribs are fainter outside the lung fields (``outside_lung``) and end at the
+    chest wall; their crossings make small bright spots.
+    """
+    lateral, y = frame.lateral, frame.y
+    turns = (y + f32(slope) * lateral - f32(arch) * lateral * lateral) / period + phase
+    ribs = (f32(0.5) + f32(0.5) * np.cos(f32(2 * np.pi) * turns)) ** sharpness
+    turns = (y - f32(anterior_slope) * lateral) / (period * f32(anterior_stretch)) + anterior_phase
+    ribs += f32(anterior_weight) * (f32(0.5) + f32(0.5) * np.cos(f32(2 * np.pi) * turns)) ** sharpness
+    chest = _soft(f32(chest_half_width) - lateral, edge) * _soft(y - f32(chest_top), edge) * body
+    return amplitude * ribs * (f32(outside_lung) + f32(1 - outside_lung) * lung) * chest
+
+
+def _clavicles(frame: _Frame, tilt, body, density=0.12, height=-0.62, inner_x=0.1, tilt_span=0.5,
+               thickness=0.035, outer_end=0.64, inner_end=0.06, edge=0.06) -> np.ndarray:
+    """Two clavicles, tilted per image, across the top of the chest."""
+    lateral = frame.lateral
+    centre = f32(height) + tilt * (lateral - f32(inner_x)) * f32(1 / tilt_span)
+    bone = (np.exp(-((frame.y - centre) * f32(1 / thickness)) ** 2)
+            * _soft(f32(outer_end) - lateral, edge) * _soft(lateral - f32(inner_end), edge))
+    return f32(density) * bone * body
+
+
+def _vessels(frame: _Frame, amplitude, air, rng, angles=96, smoothing=0.7, threshold=0.3, gain=2.0,
+             hilum_x=0.18, hilum_y=0.05, reach=0.28) -> np.ndarray:
+    """Vessel markings radiating from the hila: a random angular profile per side,
+    fading with the distance from the hilum, only in aerated lung."""
+    count, size = frame.x.shape[0], frame.size
+    profile = rng.standard_normal((count, 2, angles), dtype=f32)
+    profile = ndimage.gaussian_filter1d(profile, smoothing, axis=2, mode="wrap").reshape(count, 2 * angles)
+    profile = (np.maximum(profile - f32(threshold), 0.0) * f32(gain)) ** 2
+    from_hilum_x = frame.lateral - f32(hilum_x)
+    from_hilum_y = frame.y - f32(hilum_y)
+    radius = np.sqrt(from_hilum_x * from_hilum_x + from_hilum_y * from_hilum_y)
+    angle = np.arctan2(from_hilum_y, from_hilum_x)
+    bin_index = ((angle + f32(np.pi)) * f32(angles / (2 * np.pi))).astype(np.intp)
+    np.minimum(bin_index, angles - 1, out=bin_index)
+    bin_index += frame.patient_left * angles
+    vessels = np.take_along_axis(profile, bin_index.reshape(count, -1), axis=1).reshape(count, size, size)
+    return amplitude * vessels * np.exp(-radius * f32(1 / reach)) * air
+
+
+def _texture(frame: _Frame, amplitude, air, rng, blob=0.055) -> np.ndarray:
+    """Mottled parenchymal texture: unit-variance correlated noise with blobs of
+    about a lesion's size (``blob``), only in aerated lung."""
+    count, size = frame.x.shape[0], frame.size
+    texture = rng.standard_normal((count, size, size), dtype=f32)
+    sigma = blob / float(frame.pitch)
+    texture = ndimage.gaussian_filter(texture, (0, sigma, sigma), mode="reflect", truncate=3.0)
+    texture *= f32(1.0) / max(float(np.sqrt(1.0 / (4 * np.pi * sigma * sigma))), 1e-6)
+    return amplitude * texture * air
+
+
+def _nipples(frame: _Frame, amplitude, lateral_offset=0.52, height=0.5, radius=0.045) -> np.ndarray:
+    """Bilateral nipple shadows (a classic nodule mimic); amplitude 0 in most patients."""
+    across = frame.lateral - f32(lateral_offset)
+    along = frame.y - f32(height)
+    return amplitude * np.exp((across * across + along * along) * f32(-1 / (2 * radius ** 2)))
+
+
+def _lesions(frame: _Frame, lesions, scale, visible_lungs, rng):
+    """Opacities of abnormal images and their masks, in image coordinates.
 
     Parameters
     ----------
-    p, les : dict of numpy.ndarray
+    lesions : dict of numpy.ndarray
+        Lesion parameters ``(a, 3)`` (``amp`` 0 = absent; ``jitter`` ``(a, 3, 2)``).
+    scale : numpy.ndarray
+        ``(a, 1, 1)`` patient scale: lesions shrink with the patient.
+    visible_lungs : numpy.ndarray
+        ``(a, S, S)`` bool; every lesion is centred on a random visible lung pixel.
+
+    Returns
+    -------
+    filled : numpy.ndarray
+        ``(a, S, S)`` float32 filled fraction of the local air column in [0, 1]
+        (overlapping lesions saturate at 1).
+    masks : numpy.ndarray
+        ``(a, S, S)`` bool: each lesion's visible half-maximum contour and its
+        centre pixel (not yet clipped to the lungs).
+    """
+    count, size = visible_lungs.shape[0], frame.size
+    lung_pixels = visible_lungs.reshape(count, -1)
+    filled = np.zeros((count, size, size), dtype=f32)
+    masks = np.zeros((count, size, size), dtype=bool)
+    pitch = frame.pitch
+    for slot in range(lesions["amp"].shape[1]):
+        amp = lesions["amp"][:, slot]
+        # A random lung pixel as the centre (every image has lung pixels).
+        score = rng.random(lung_pixels.shape, dtype=f32) + lung_pixels
+        row, column = np.divmod(np.argmax(score, axis=1), size)
+        centre_x = (column.astype(f32) + f32(0.5) + lesions["jitter"][:, slot, 0]) * pitch - f32(1.0)
+        centre_y = (row.astype(f32) + f32(0.5) + lesions["jitter"][:, slot, 1]) * pitch - f32(1.0)
+        theta = lesions["theta"][:, slot][:, None, None]
+        u = frame.x_image - centre_x[:, None, None]
+        v = frame.y_image - centre_y[:, None, None]
+        a = (np.cos(theta) * u + np.sin(theta) * v) / (lesions["sigma_a"][:, slot][:, None, None] * scale)
+        b = (np.cos(theta) * v - np.sin(theta) * u) / (lesions["sigma_b"][:, slot][:, None, None] * scale)
+        profile = np.exp(-((f32(0.5) * (a * a + b * b)) ** lesions["power"][:, slot][:, None, None]))
+        filled += amp[:, None, None] * profile
+        # Mask: the visible half-maximum contour (dense lesions saturate at
+        # ``amp = 1``, so their visible core is wider than ``profile >= 0.5``).
+        level = (_MASK_LEVEL * np.minimum(amp, 1.0) / np.maximum(amp, 1e-6))[:, None, None]
+        hit = (profile >= level) & (amp > 0)[:, None, None]
+        present = np.flatnonzero(amp > 0)
+        hit[present, row[present], column[present]] = True
+        masks |= hit
+    np.minimum(filled, 1.0, out=filled)
+    return filled, masks
+
+
+def _exposure(attenuation, contrast, brightness, gamma, pivot=0.35) -> np.ndarray:
+    """The film response: contrast around ``pivot``, brightness, clipping to [0, 1], gamma."""
+    image = (attenuation - f32(pivot)) * contrast + f32(pivot) + brightness
+    np.clip(image, 0.0, 1.0, out=image)
+    image **= gamma
+    return image
+
+
+def _draw_marker(image, markers, amplitude) -> None:
+    """The lead "L" marker, in place: lead blocks the beam, so the glyph is
+    (near) white whatever the exposure; it lies on the detector, so the
+    patient pose does not move it."""
+    if markers.any():
+        glyph = _marker_glyph(image.shape[-1])[None]
+        marked = np.flatnonzero(markers)
+        image[marked] = np.maximum(image[marked], glyph * amplitude[marked][:, None, None])
+
+
+def _detector(image, noise, rng, blur_at_28=0.45, blur_growth=0.7) -> np.ndarray:
+    """Detector blur (wider in pixels at larger sizes), sensor noise and 8-bit quantisation."""
+    count, size = image.shape[0], image.shape[-1]
+    blur = blur_at_28 * (size / 28) ** blur_growth  # pixels
+    image = ndimage.gaussian_filter(image, (0, blur, blur), mode="nearest", truncate=3.0)
+    image += noise * rng.standard_normal((count, size, size), dtype=f32)
+    return np.clip(image * f32(255.0) + f32(0.5), 0.0, 255.0).astype(np.uint8)
+
+
+def _render_chunk(anatomy, lesions, markers, labels, size, rng_texture, rng_lesions):
+    """Render one chunk of ``c`` images.
+
+    Parameters
+    ----------
+    anatomy, lesions : dict of numpy.ndarray
         Anatomy ``(c,)`` and lesion ``(c, 3)`` parameters of this chunk.
     markers, labels : numpy.ndarray
         ``(c,)`` bool marker flags and uint8 labels.
     size : int
         Image side ``S``.
-    rng_tex, rng_les : numpy.random.Generator
-        Streams for textures/noise and for lesion placement.
+    rng_texture, rng_lesions : numpy.random.Generator
+        Streams for vessels, texture and noise, and for lesion placement.
 
     Returns
     -------
@@ -322,165 +562,54 @@ def _render_chunk(p, les, markers, labels, size, rng_tex, rng_les):
     masks : numpy.ndarray
         ``(c, S, S)`` bool lesion masks.
     lungs : numpy.ndarray
-        ``(c, S, S)`` bool lung-field masks.
+        ``(c, S, S)`` bool visible lung fields.
     """
-    f32 = np.float32
-    c = labels.shape[0]
-    S = size
-    px = f32(2.0 / S)                                    # pixel pitch, normalised units
-    grid = ((np.arange(S, dtype=f32) + f32(0.5)) * px - f32(1.0))
-    xg = grid[None, None, :]
-    yg = grid[:, None][None]
-
-    def col(name):
-        return p[name][:, None, None]
-
-    # Canonical (patient) coordinates: inverse of shift / rotation / scale.
-    cos, sin, inv_s = np.cos(col("rot")), np.sin(col("rot")), 1.0 / col("scale")
-    xs, ys = xg - col("dx"), yg - col("dy")
-    X = (cos * xs + sin * ys) * inv_s
-    Y = (cos * ys - sin * xs) * inv_s
-    del xs, ys
-    ax = np.abs(X)
-    left = X > 0                                          # image-right = patient-left
-
-    # Body outline (superellipse torso) and neck.
-    body = _soft(1.0 - (np.abs(X * f32(1 / 0.84)) ** 3 + np.abs((Y - f32(0.45)) * f32(1 / 1.32)) ** 3), 0.3)
-    neck = _soft(f32(0.21) - ax, 0.06) * _soft(f32(-0.45) - Y, 0.12)
-    body = np.maximum(body, neck)
-
-    # Lung fields: ellipses cut by domed hemidiaphragms.
-    lx = (ax - f32(0.37)) / (f32(0.26) * col("lung_w"))
-    ly = (Y - f32(0.12)) / (f32(0.76) * col("lung_h"))
-    ell = lx * lx + ly * ly
-    dome = np.where(left, col("dome_l"), col("dome_r"))
-    dia = dome + f32(0.55) * ((ax - f32(0.36)) * f32(1 / 0.3)) ** 2
-    lung = _soft(f32(1.0) - ell, 0.22) * _soft(dia - Y, 0.06)
-    del lx, ly, ell, dia, dome
-
-    # Heart (patient-left, image-right), reduces lung aeration where it overlaps.
-    hx = (X - f32(0.12) - col("heart_x")) / (f32(0.3) * col("heart_s"))
-    hy = (Y - f32(0.37)) / (f32(0.22) * col("heart_s"))
-    heart = _soft(f32(1.0) - (hx * hx + hy * hy), 0.3)
-    del hx, hy
+    p = {name: values[:, None, None] for name, values in anatomy.items()}
+    frame = _patient_frame(size, p["dx"], p["dy"], p["rot"], p["scale"])
+    body = _body(frame)
+    lung = _lung_ellipses(frame, p["lung_w"], p["lung_h"]) * _diaphragm(frame, p["dome_l"], p["dome_r"])
+    heart = _heart(frame, p["heart_x"], p["heart_s"])
 
     # ``air`` is the aerated fraction of the chest thickness: 1 in open lung,
-    # reduced where the heart lies in front of / behind the lung.  The visible
-    # lung field (lesion placement, mask clipping) is where most air remains.
+    # reduced where the heart lies in front of / behind the lung. The visible
+    # lung field (lesion placement, mask clipping) is where most air remains;
+    # it never reaches the marker's corner (rarely needed, but guaranteed).
     air = lung * (f32(1.0) - f32(0.8) * heart)
     lungs = (lung > 0.5) & (heart < 0.5)
-    lungs &= ~marker_region(S)[None]   # guarantee (rarely needed): lungs never reach the marker
-    raw = f32(0.04) + col("tissue") * body
-    raw -= col("lung_depth") * air
-    raw += f32(0.05) * heart * body
+    lungs &= ~marker_region(size)[None]
 
-    # Trachea (dark) and spine (bright) in the mediastinum.
-    raw -= f32(0.1) * _soft(f32(0.035) - ax, 0.03) * _soft(f32(-0.2) - Y, 0.1) * body
-    raw += f32(0.05) * _soft(f32(0.06) - ax, 0.03) * body
+    attenuation = f32(0.04) + p["tissue"] * body   # air outside the patient, soft tissue
+    attenuation -= p["lung_depth"] * air
+    attenuation += f32(0.05) * heart * body
+    attenuation -= _trachea(frame, body)
+    attenuation += _spine(frame, body)
+    attenuation += _ribs(frame, p["rib_amp"], p["rib_period"], p["rib_phase"], p["arib_phase"], lung, body)
+    attenuation += _clavicles(frame, p["clav_tilt"], body)
+    attenuation += _vessels(frame, p["vessel_amp"], air, rng_texture)
+    attenuation += _texture(frame, p["texture_amp"], air, rng_texture)
+    attenuation += _nipples(frame, p["nipple_amp"])
 
-    # Ribs: posterior arcs and fainter anterior ribs sloping the other way.
-    period = col("rib_period")
-    phi = (Y + f32(0.3) * ax - f32(1.0) * ax * ax) / period + col("rib_phase")
-    ribs = (f32(0.5) + f32(0.5) * np.cos(f32(2 * np.pi) * phi)) ** 4
-    phi = (Y - f32(0.5) * ax) / (period * f32(1.15)) + col("arib_phase")
-    ribs += f32(0.45) * (f32(0.5) + f32(0.5) * np.cos(f32(2 * np.pi) * phi)) ** 4
-    chest = _soft(f32(0.7) - ax, 0.1) * _soft(Y + f32(0.7), 0.1) * body
-    raw += col("rib_amp") * ribs * (f32(0.3) + f32(0.7) * lung) * chest
-    del phi, ribs
+    masks = np.zeros(lungs.shape, dtype=bool)
+    abnormal = np.flatnonzero(labels == 1)
+    if abnormal.size:
+        filled, lesion_masks = _lesions(frame, {name: values[abnormal] for name, values in lesions.items()},
+                                        p["scale"][abnormal], lungs[abnormal], rng_lesions)
+        # An opacity replaces air by soft tissue in the filled fraction of the air column.
+        attenuation[abnormal] += (p["lung_depth"][abnormal] * air[abnormal]) * filled
+        masks[abnormal] = lesion_masks & lungs[abnormal]
 
-    # Clavicles.
-    cy = f32(-0.62) + col("clav_tilt") * (ax - f32(0.1)) * f32(1 / 0.5)
-    clav = np.exp(-((Y - cy) * f32(1 / 0.035)) ** 2) * _soft(f32(0.64) - ax, 0.06) * _soft(ax - f32(0.06), 0.06)
-    raw += f32(0.12) * clav * body
-    del cy, clav
-
-    # Vessel markings radiating from the hila: a random angular profile per side,
-    # fading with distance from the hilum.
-    n_ang = 96
-    prof = rng_tex.standard_normal((c, 2, n_ang), dtype=f32)
-    prof = ndimage.gaussian_filter1d(prof, 0.7, axis=2, mode="wrap").reshape(c, 2 * n_ang)
-    prof = (np.maximum(prof - f32(0.3), 0.0) * f32(2.0)) ** 2
-    hx = ax - f32(0.18)
-    hy = Y - f32(0.05)
-    r = np.sqrt(hx * hx + hy * hy)
-    ang = np.arctan2(hy, hx)
-    idx = ((ang + f32(np.pi)) * f32(n_ang / (2 * np.pi))).astype(np.intp)
-    np.minimum(idx, n_ang - 1, out=idx)
-    idx += left * n_ang
-    vess = np.take_along_axis(prof, idx.reshape(c, -1), axis=1).reshape(c, S, S)
-    raw += col("vessel_amp") * vess * np.exp(-r * f32(1 / 0.28)) * air
-    del hx, hy, r, ang, idx, vess
-
-    # Mottled parenchymal texture (correlated noise, ~lesion-sized blobs).
-    tex = rng_tex.standard_normal((c, S, S), dtype=f32)
-    sig = 0.055 / float(px)
-    tex = ndimage.gaussian_filter(tex, (0, sig, sig), mode="reflect", truncate=3.0)
-    tex *= f32(1.0) / max(float(np.sqrt(1.0 / (4 * np.pi * sig * sig))), 1e-6)
-    raw += col("texture_amp") * tex * air
-    del tex
-
-    # Bilateral nipple shadows (a classic nodule mimic) in some patients.
-    nx = ax - f32(0.52)
-    ny = Y - f32(0.5)
-    raw += col("nipple_amp") * np.exp((nx * nx + ny * ny) * f32(-1 / (2 * 0.045 ** 2)))
-    del nx, ny
-
-    # Lesions (abnormal images only), drawn in pixel space inside the lung fields.
-    masks = np.zeros((c, S, S), dtype=bool)
-    ab = np.flatnonzero(labels == 1)
-    if ab.size:
-        lung_ab = lungs[ab].reshape(ab.size, -1)
-        air_ab = air[ab]
-        scale_ab = p["scale"][ab][:, None, None]
-        add = np.zeros((ab.size, S, S), dtype=f32)
-        for k in range(les["amp"].shape[1]):
-            amp = les["amp"][ab, k]
-            # Random lung pixel as the centre (every image has lung pixels).
-            score = rng_les.random(lung_ab.shape, dtype=f32) + lung_ab
-            flat = np.argmax(score, axis=1)
-            ci, cj = np.divmod(flat, S)
-            cx = (cj.astype(f32) + f32(0.5) + les["jitter"][ab, k, 0]) * px - f32(1.0)
-            cy = (ci.astype(f32) + f32(0.5) + les["jitter"][ab, k, 1]) * px - f32(1.0)
-            th = les["theta"][ab, k][:, None, None]
-            u = xg - cx[:, None, None]
-            v = yg - cy[:, None, None]
-            a = (np.cos(th) * u + np.sin(th) * v) / (les["sigma_a"][ab, k][:, None, None] * scale_ab)
-            b = (np.cos(th) * v - np.sin(th) * u) / (les["sigma_b"][ab, k][:, None, None] * scale_ab)
-            q = f32(0.5) * (a * a + b * b)
-            prof_k = np.exp(-(q ** les["power"][ab, k][:, None, None]))
-            add += amp[:, None, None] * prof_k
-            # Mask: the visible half-maximum contour (dense lesions saturate
-            # at ``amp = 1``, so their visible core is wider than ``prof >= 0.5``).
-            level = (_MASK_LEVEL * np.minimum(amp, 1.0) / np.maximum(amp, 1e-6))[:, None, None]
-            hit = (prof_k >= level) & (amp > 0)[:, None, None]
-            present = np.flatnonzero(amp > 0)
-            hit[present, ci[present], cj[present]] = True
-            masks[ab] |= hit
-        # An opacity replaces air by soft tissue: ``amp`` is the filled
-        # fraction of the local air column, saturating where lesions overlap.
-        np.minimum(add, 1.0, out=add)
-        raw[ab] += (col("lung_depth")[ab] * air_ab) * add
-        masks[ab] &= lungs[ab]
-
-    # Acquisition: exposure curve, lead marker, detector blur and sensor noise.
-    img = (raw - f32(0.35)) * col("contrast") + f32(0.35) + col("brightness")
-    np.clip(img, 0.0, 1.0, out=img)
-    img **= col("gamma")
-    if markers.any():
-        # Lead blocks the beam: the glyph is (near) white whatever the
-        # exposure.  It lies on the detector, so the patient pose does not move it.
-        glyph = _marker_glyph(S)[None]
-        mk = np.flatnonzero(markers)
-        img[mk] = np.maximum(img[mk], glyph * p["marker_amp"][mk][:, None, None])
-    blur = 0.45 * (S / 28) ** 0.7                        # pixels
-    img = ndimage.gaussian_filter(img, (0, blur, blur), mode="nearest", truncate=3.0)
-    img += col("noise") * rng_tex.standard_normal((c, S, S), dtype=f32)
-    img = np.clip(img * f32(255.0) + f32(0.5), 0.0, 255.0).astype(np.uint8)
-    return img, masks, lungs
+    image = _exposure(attenuation, p["contrast"], p["brightness"], p["gamma"])
+    _draw_marker(image, markers, anatomy["marker_amp"])
+    return _detector(image, p["noise"], rng_texture), masks, lungs
 
 
-def _generate(n, size, seedseq, abnormal_fraction, marker_strength, with_lungs=False):
-    """Core generator on a :class:`numpy.random.SeedSequence`."""
+def _generate(n, size, seedseq, abnormal_fraction, marker_strength, with_lungs=False,
+              packed_masks=False):
+    """Core generator on a :class:`numpy.random.SeedSequence`.
+
+    ``packed_masks`` stores the masks with :func:`numpy.packbits` along the last
+    axis, chunk by chunk, so the full boolean masks never exist at once.
+    """
     s_labels, s_anat, s_les, s_mark, s_tex = seedseq.spawn(5)
     rng_labels = np.random.default_rng(s_labels)
     n_abn = int(round(n * abnormal_fraction))
@@ -501,7 +630,7 @@ def _generate(n, size, seedseq, abnormal_fraction, marker_strength, with_lungs=F
     rng_tex = np.random.default_rng(s_tex)
 
     images = np.empty((n, size, size), dtype=np.uint8)
-    masks = np.empty((n, size, size), dtype=bool)
+    masks = np.empty((n, size, (size + 7) // 8), np.uint8) if packed_masks else np.empty((n, size, size), bool)
     lungs = np.empty((n, size, size), dtype=bool) if with_lungs else None
     chunk = max(1, _CHUNK_PIXELS // (size * size))
     for start in range(0, n, chunk):
@@ -512,7 +641,7 @@ def _generate(n, size, seedseq, abnormal_fraction, marker_strength, with_lungs=F
             markers[sl], labels[sl], size, rng_tex, rng_les,
         )
         images[sl] = img
-        masks[sl] = msk
+        masks[sl] = np.packbits(msk, axis=-1) if packed_masks else msk
         if with_lungs:
             lungs[sl] = lng
     data = SyntheticXrays(images=images, labels=labels, masks=masks, markers=markers)
@@ -564,7 +693,7 @@ def generate_chest_xrays(n, size=28, seed=0, abnormal_fraction=0.45, marker_stre
 
 
 def generate_splits(size=28, seed=0, n_train=8000, n_val=1000, n_test=2000,
-                    marker_strength=None) -> dict[str, SyntheticXrays]:
+                    marker_strength=None, packed_masks=False) -> dict[str, SyntheticXrays]:
     """Generate independent train / validation / test splits.
 
     Parameters
@@ -582,6 +711,11 @@ def generate_splits(size=28, seed=0, n_train=8000, n_val=1000, n_test=2000,
         strength 0 when markers are enabled (markers on about half of the
         images, independent of the label), so a model that learned the marker
         shortcut fails on it.  ``None`` disables markers everywhere.
+    packed_masks : bool, default False
+        Store each split's masks bit-packed, ``numpy.packbits(masks, axis=-1)``
+        of shape ``(N, S, ceil(S / 8))`` uint8 (an eighth of the memory; the
+        loader's :class:`~exercise_logic.data.lazy_arrays.PackedMasks` unpacks
+        them on access).
 
     Returns
     -------
@@ -605,5 +739,5 @@ def generate_splits(size=28, seed=0, n_train=8000, n_val=1000, n_test=2000,
         strength = marker_strength
         if name == "test" and marker_strength is not None:
             strength = 0.0
-        out[name] = _generate(count, size, ss, 0.45, strength)
+        out[name] = _generate(count, size, ss, 0.45, strength, packed_masks=packed_masks)
     return out

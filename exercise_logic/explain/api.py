@@ -83,6 +83,8 @@ def gradcam(model, images, layer=None, target=None, method="gradcam", batch_size
     ----------
     model : keras.Model
     images : array-like of float, shape (N, H, W, C) or (H, W, C)
+        Or a split's streamed images (``load_dataset(...).test.images``),
+        converted to float32 one batch at a time.
     layer : str, optional
         Conv layer name or path; default the last conv layer.
     target : None, int or sequence of int

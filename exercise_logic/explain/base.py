@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from ..streaming import as_images, image_batches, scaled_batch_size
 from .layers import build_tap, output_kind, resolve_layer
 
 
@@ -35,7 +36,10 @@ class Explainer:
     """
 
     name = "base"
-    batch_size = 256  # images per compiled call; methods with many passes per image use fewer
+    # Images per compiled call for images up to 64 px (proportionally fewer for
+    # larger ones, see exercise_logic.streaming.scaled_batch_size); methods
+    # with many passes per image use fewer.
+    batch_size = 256
 
     def __init__(self, model, layer=None):
         self.model = model
@@ -77,8 +81,43 @@ class Explainer:
             return tf.sigmoid(signed)
         return tf.gather(tf.nn.softmax(logits), chosen, axis=1, batch_dims=1)
 
+    def explain_batches(self, images, target=None, batch_size=None):
+        """Explain batch by batch: yield ``(slice, maps, logits, targets)`` per batch.
+
+        Only one batch of float32 images and maps exists at a time, so a
+        consumer that reduces each batch (a score per image, a statistic)
+        explains a split of any size in the memory of one batch.
+
+        Parameters
+        ----------
+        images : StreamedImages or array-like of float32, shape (N, H, W, C) or (H, W, C)
+            A split's streamed images are converted one batch at a time.
+        target : None, int or sequence of int
+            As for :func:`exercise_logic.gradcam`.
+        batch_size : int, optional
+            Images per compiled call (default :attr:`batch_size`, scaled down
+            for images over 64 px).
+
+        Yields
+        ------
+        part : slice
+            The images of this batch.
+        maps : ndarray of float32, shape (n, H, W), values in [0, 1]
+        logits : ndarray of float32, shape (n, outputs)
+        targets : ndarray of int32, shape (n,)
+        """
+        images = as_images(images)
+        targets = self._targets(target, len(images))
+        step = batch_size or scaled_batch_size(self.batch_size, images.shape[1:3])
+        for part, batch in image_batches(images, step):
+            maps, logits, chosen = self._compiled(tf.constant(batch), tf.constant(targets[part]))
+            yield part, maps.numpy(), logits.numpy(), chosen.numpy()
+
     def explain(self, images, target=None, batch_size=None):
         """Maps, logits and the target class actually explained, per image.
+
+        ``images`` as for :meth:`explain_batches`; the maps of all images are
+        returned together (4 bytes per pixel).
 
         Returns
         -------
@@ -86,17 +125,13 @@ class Explainer:
         logits : ndarray of float32, shape (N, outputs)
         targets : ndarray of int32, shape (N,)
         """
-        images = as_batch(images)
-        targets = self._targets(target, len(images))
-        step = batch_size or self.batch_size
-        results = [self._compiled(tf.constant(images[start:start + step]),
-                                  tf.constant(targets[start:start + step]))
-                   for start in range(0, len(images), step)]
+        images = as_images(images)
+        results = [outputs for _, *outputs in self.explain_batches(images, target, batch_size)]
         if not results:
             height, width = images.shape[1:3]
             return (np.zeros((0, height, width), np.float32),
                     np.zeros((0, self.num_outputs), np.float32), np.zeros(0, np.int32))
-        return tuple(np.concatenate([np.asarray(part[i]) for part in results]) for i in range(3))
+        return tuple(np.concatenate([part[i] for part in results]) for i in range(3))
 
     def __call__(self, images, target=None, batch_size=None):
         return self.explain(images, target, batch_size)[0]
@@ -190,9 +225,11 @@ class BaseCAM(Explainer):
                 return tf.math.divide_no_nan(tf.reduce_max(tf.nn.relu(signed), axis=(1, 2)),
                                              tf.reduce_max(tf.abs(signed), axis=(1, 2)))
             self._compiled_evidence = tf.function(ratio, input_signature=self._compiled.input_signature)
-        images = as_batch(images)
-        return self._compiled_evidence(tf.constant(images),
-                                       tf.constant(self._targets(target, len(images)))).numpy()
+        images = as_images(images)
+        targets = self._targets(target, len(images))
+        ratios = [self._compiled_evidence(tf.constant(batch), tf.constant(targets[part])).numpy()
+                  for part, batch in image_batches(images, scaled_batch_size(self.batch_size, images.shape[1:3]))]
+        return np.concatenate(ratios) if ratios else np.zeros(0, np.float32)
 
     def _maps_and_logits(self, images, targets):
         signed, logits, chosen = self._signed_maps(images, targets)
@@ -221,11 +258,3 @@ class PixelAttribution(Explainer):
         chosen = self.scores(logits, targets)[1]
         return normalise_by_max(self.attribute(images, chosen)), logits, chosen
 
-
-def as_batch(images) -> np.ndarray:
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim == 3:
-        images = images[np.newaxis]
-    if images.ndim != 4:
-        raise ValueError(f"images must have shape (N, H, W, C) or (H, W, C), got {images.shape}")
-    return images

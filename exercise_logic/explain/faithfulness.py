@@ -30,10 +30,11 @@ import tensorflow as tf
 from scipy import ndimage
 
 from ..evaluation import per_class, probabilities_from_logits
+from ..streaming import as_images, image_batches, scaled_batch_size
 from .base import class_indices
 from .layers import output_kind
 
-MAX_BATCH = 2048  # perturbed images per forward pass
+MAX_BATCH = 2048  # perturbed images per forward pass, for images up to 64 px (fewer for larger)
 
 
 @dataclasses.dataclass
@@ -93,12 +94,6 @@ def class_probabilities(model, outputs: np.ndarray) -> np.ndarray:
     return per_class(outputs)
 
 
-def _resolve_targets(target, probabilities: np.ndarray) -> np.ndarray:
-    """The class each image is scored on: ``target``, or the most probable class."""
-    values = class_indices(target, *probabilities.shape)
-    return probabilities.argmax(axis=1).astype(np.int32) if values is None else values
-
-
 def blurred_baseline(images, sigma: float) -> np.ndarray:
     """Gaussian-blurred copies, each channel separately; shape and dtype of ``images``."""
     images = np.asarray(images, np.float32)
@@ -123,7 +118,7 @@ def pixel_ranks(maps) -> np.ndarray:
 
 
 def deletion_insertion(model, images, maps, target=None, steps: int = 16, blur_sigma=None,
-                       baseline=None, batch_size: int = MAX_BATCH) -> DeletionInsertion:
+                       baseline=None, batch_size=None) -> DeletionInsertion:
     """Deletion and insertion curves and AUCs for maps of any method.
 
     Parameters
@@ -132,6 +127,7 @@ def deletion_insertion(model, images, maps, target=None, steps: int = 16, blur_s
         The classifier the maps explain (its own output is used, so a sigmoid
         model gives p for abnormal and 1 - p for normal).
     images : array-like of float, shape (N, H, W, C)
+        Or a split's streamed images: they are read one chunk at a time.
     maps : array-like of float, shape (N, H, W)
         Explanation maps at the images' resolution; higher = more important.
     target : None, int or sequence of int
@@ -146,16 +142,15 @@ def deletion_insertion(model, images, maps, target=None, steps: int = 16, blur_s
     baseline : array-like, optional
         Instead of the blur: a value or an array broadcastable to ``images``
         (e.g. 0.0 for a black baseline).
-    batch_size : int
-        At most this many perturbed images per forward pass.
+    batch_size : int, optional
+        At most this many perturbed images per forward pass; default
+        :data:`MAX_BATCH`, proportionally fewer for images over 64 px.
 
     Returns
     -------
     DeletionInsertion
     """
-    images = np.asarray(images, np.float32)
-    if images.ndim != 4:
-        raise ValueError(f"images must have shape (N, H, W, C), got {images.shape}")
+    images = as_images(images)
     maps = np.asarray(maps, np.float32)
     if maps.shape != images.shape[:3]:
         raise ValueError(f"maps must have shape {images.shape[:3]} (one (H, W) map per image), "
@@ -169,33 +164,42 @@ def deletion_insertion(model, images, maps, target=None, steps: int = 16, blur_s
         sigma = width / 3.0 if blur_sigma is None else float(blur_sigma)
         if not sigma > 0:
             raise ValueError(f"blur_sigma must be positive (pixels), got {blur_sigma!r}")
-        background = blurred_baseline(images, sigma)
+
+        def background(originals, part):
+            return blurred_baseline(originals, sigma)
     else:
         try:
-            background = np.broadcast_to(np.asarray(baseline, np.float32), images.shape)
+            fixed = np.broadcast_to(np.asarray(baseline, np.float32), images.shape)
         except ValueError:
             raise ValueError(f"baseline must broadcast to the images' shape {images.shape}, "
                              f"got {np.shape(baseline)}") from None
 
+        def background(originals, part):
+            return fixed[part]
+    outputs = int(model.outputs[0].shape[-1])
+    requested = class_indices(target, count, 2 if outputs == 1 else outputs)
+
     forward = _forward(model)
     fractions = np.linspace(0.0, 1.0, steps + 1)
     counts = np.round(fractions * height * width).astype(np.int64)
-    originals = class_probabilities(model, forward(tf.constant(images)).numpy()) if count else \
-        np.zeros((0, 2))
-    targets = _resolve_targets(target, originals)
-
     deletion = np.zeros((count, steps + 1))
     insertion = np.zeros((count, steps + 1))
+    targets = np.zeros(count, np.int32)
+    # A chunk of images at a time: its (steps + 1) deleted and inserted copies
+    # go through the model in one forward pass of at most batch_size images.
+    if batch_size is None:
+        batch_size = scaled_batch_size(MAX_BATCH, (height, width))
     per_chunk = max(1, int(batch_size) // (2 * (steps + 1)))
-    for start in range(0, count, per_chunk):
-        part = slice(start, start + per_chunk)
+    for part, originals in image_batches(images, per_chunk):
+        scores = class_probabilities(model, forward(tf.constant(originals)).numpy())
+        targets[part] = scores.argmax(axis=1) if requested is None else requested[part]
         chosen = pixel_ranks(maps[part])[:, np.newaxis, :] < counts[np.newaxis, :, np.newaxis]
         chosen = chosen.reshape(-1, steps + 1, height, width, 1)  # (n, steps + 1, H, W, 1)
-        original = images[part][:, np.newaxis]
-        blurred = background[part][:, np.newaxis]
+        original = originals[:, np.newaxis]
+        blurred = background(originals, part)[:, np.newaxis]
         deleted = np.where(chosen, blurred, original)
         inserted = np.where(chosen, original, blurred)
-        batch = np.concatenate([deleted, inserted]).reshape((-1,) + images.shape[1:])
+        batch = np.concatenate([deleted, inserted]).reshape((-1,) + originals.shape[1:])
         probabilities = class_probabilities(model, forward(tf.constant(batch)).numpy())
         n = len(chosen)
         repeated = np.tile(np.repeat(targets[part], steps + 1), 2)

@@ -24,7 +24,7 @@ import numpy as np
 from scipy import ndimage, stats
 
 from .api import cam_engine, check_methods
-from .base import as_batch
+from ..streaming import as_images
 
 SSIM_SIGMA = 1.5
 SSIM_RADIUS = 3  # 7 x 7 window
@@ -164,6 +164,8 @@ def cascading_randomisation_maps(model, images, methods=("gradcam",), target=Non
     model : keras.Model
         Left untouched: the randomisation works on a copy.
     images : array-like of float, shape (N, H, W, C)
+        Or streamed images; all of them are explained at every step, so use a
+        few (they are converted to float32 at once).
     methods : sequence of str
         Keys of :data:`exercise_logic.METHODS`.
     target : None, int or sequence of int
@@ -181,7 +183,7 @@ def cascading_randomisation_maps(model, images, methods=("gradcam",), target=Non
     CascadingMaps
     """
     methods = check_methods(methods)
-    images = as_batch(images)
+    images = np.asarray(as_images(images))  # a few images, explained again at every step
     copy = copy_model(model)
     cascade = weighted_layers(copy)[::-1]
     if max_steps is not None:

@@ -12,6 +12,10 @@ abnormal) and is scored by
 
 A last row, ``random``, scores uniform random maps on the same images: the
 chance level that each method must beat.
+
+The images are scored one batch at a time (each method's maps, their scores,
+then the next batch), so a streamed split of any image size is scored in the
+memory of one batch.
 """
 from __future__ import annotations
 
@@ -20,12 +24,15 @@ import dataclasses
 import numpy as np
 
 from ..data.datasets import ABNORMAL
-from .faithfulness import deletion_insertion, random_maps
+from ..evaluation import predict_proba
+from ..streaming import image_batches
+from .faithfulness import deletion_insertion
 from .localisation import energy_in_mask, pointing_game
 from .api import METHODS, cam_engine, check_methods
 from .sanity import sanity_check
 
 RANDOM = "random"  # the reference row of uniform random maps
+SCORE_BATCH = 256  # true positives scored together (for images up to 64 px; fewer for larger)
 COLUMNS = ("pointing", "energy", "deletion_auc", "insertion_auc", "sanity_spearman", "sanity_ssim")
 HEADERS = ("pointing game (TP)", "energy in mask", "deletion AUC (lower better)",
            "insertion AUC (higher better)", "Spearman at full rand.", "SSIM at full rand.")
@@ -68,8 +75,8 @@ def true_positives(model, split, threshold: float = 0.5) -> np.ndarray:
     if int(model.outputs[0].shape[-1]) != 1:
         raise ValueError("the scorecard needs a binary model with one sigmoid output "
                          "(normal / abnormal), such as those trained on the synthetic set")
-    outputs = np.asarray(model.predict(split.images, batch_size=512, verbose=0))[:, 0]
-    return np.flatnonzero((np.asarray(split.labels).ravel() == ABNORMAL) & (outputs >= threshold))
+    abnormal = predict_proba(model, split.images)[:, ABNORMAL]
+    return np.flatnonzero((np.asarray(split.labels).ravel() == ABNORMAL) & (abnormal >= threshold))
 
 
 def method_scorecard(model, split, methods=None, max_images=None, layer=None, steps: int = 16,
@@ -82,7 +89,7 @@ def method_scorecard(model, split, methods=None, max_images=None, layer=None, st
     model : keras.Model
         Binary (one sigmoid output) classifier.
     split : exercise_logic.Split
-        With ``masks`` (the synthetic set's test split).
+        With ``masks`` (the synthetic set's test split); streamed or in memory.
     methods : sequence of str, optional
         Default every method of :data:`exercise_logic.METHODS`.
     max_images : int, optional
@@ -112,22 +119,33 @@ def method_scorecard(model, split, methods=None, max_images=None, layer=None, st
         chosen = chosen[:max(0, int(max_images))]
     if len(chosen) == 0:
         raise ValueError("the model finds no true positive in this split: nothing to score")
-    images, masks = split.images[chosen], split.masks[chosen]
+    scored = split.take(chosen)
     final = {}
     if sanity_images > 0:
-        final = sanity_check(model, images[:sanity_images], methods, target=ABNORMAL, layer=layer,
+        final = sanity_check(model, scored.images[:sanity_images], methods, target=ABNORMAL, layer=layer,
                              seed=seed).final()
-    def score(name, maps):
-        faithfulness = deletion_insertion(model, images, maps, ABNORMAL, steps=steps)
-        spearman_final, ssim_final = final.get(name, (float("nan"), float("nan")))
-        return {"method": name,
-                "pointing": float(np.nanmean(pointing_game(maps, masks, tolerance))),
-                "energy": float(np.nanmean(energy_in_mask(maps, masks))),
-                "deletion_auc": faithfulness.mean_deletion_auc,
-                "insertion_auc": faithfulness.mean_insertion_auc,
-                "sanity_spearman": spearman_final, "sanity_ssim": ssim_final}
 
-    rows = [score(name, cam_engine(model, layer, name)(images, ABNORMAL)) for name in methods]
-    if include_random:  # no sanity check: random maps do not depend on the model
-        rows.append(score(RANDOM, random_maps(masks.shape, seed)))
+    engines = {name: cam_engine(model, layer, name) for name in methods}
+    names = methods + [RANDOM] if include_random else methods
+    per_image = {name: {key: [] for key in COLUMNS[:4]} for name in names}
+    random = np.random.default_rng(seed)
+    for part, images in image_batches(scored.images, SCORE_BATCH, scaled=True):
+        masks = np.asarray(scored.masks[part])
+        maps = {name: engine(images, ABNORMAL) for name, engine in engines.items()}
+        if include_random:  # uniform random maps: the chance level
+            maps[RANDOM] = random.random(masks.shape, dtype=np.float32)
+        for name, batch_maps in maps.items():
+            faithfulness = deletion_insertion(model, images, batch_maps, ABNORMAL, steps=steps)
+            scores = per_image[name]
+            scores["pointing"].append(pointing_game(batch_maps, masks, tolerance))
+            scores["energy"].append(energy_in_mask(batch_maps, masks))
+            scores["deletion_auc"].append(faithfulness.deletion_auc)
+            scores["insertion_auc"].append(faithfulness.insertion_auc)
+
+    rows = []
+    for name in names:
+        # No sanity check for random maps: they do not depend on the model.
+        spearman_final, ssim_final = final.get(name, (float("nan"), float("nan")))
+        means = {key: float(np.nanmean(np.concatenate(values))) for key, values in per_image[name].items()}
+        rows.append({"method": name, **means, "sanity_spearman": spearman_final, "sanity_ssim": ssim_final})
     return Scorecard(rows, len(chosen), min(sanity_images, len(chosen)) if sanity_images > 0 else 0)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.datasets import ABNORMAL, BINARY_LABELS, BINARY_LABELS_JA, available_datasets, load_dataset
+from ..data.lazy_arrays import PackedMasks, StreamedImages
 from ..evaluation import evaluate
 from ..explain import METHODS, cam_engine, conv_layer_names, output_kind
 from ..models import MODEL_TYPES
@@ -51,15 +52,17 @@ def parse_dataset_key(key: str) -> tuple[str, int]:
 class ImageSet:
     """The images a model is explored on, with the gallery's sample pictures.
 
-    ``images`` (N, H, W, C) float32 in [0, 1]; ``labels`` (N,) class indices or
+    ``images`` (N, H, W, C) float32 in [0, 1]: an array, or a split's
+    :class:`~exercise_logic.data.lazy_arrays.StreamedImages` (uint8 kept,
+    converted when indexed, so every image size fits); ``labels`` (N,) class indices or
     (N, K) multi-label rows, or None; ``masks`` (N, H, W) lesion pixels or None;
     ``names`` and ``title`` by language; ``sample_indices`` the gallery's images
     and ``sample_paths`` their enlarged PNG files.
     """
     key: str
-    images: np.ndarray
+    images: np.ndarray | StreamedImages
     labels: np.ndarray | None
-    masks: np.ndarray | None
+    masks: np.ndarray | PackedMasks | None
     names: dict
     title: dict
     gray: bool
@@ -160,8 +163,11 @@ class ExplorerModel:
         """
         return self.class_names("en")[ABNORMAL] if self.num_outputs == 1 else PREDICTED
 
-    def model_inputs(self, images) -> np.ndarray:
-        """Images as this model takes them: its channel count (1 or 3)."""
+    def model_inputs(self, images):
+        """Images as this model takes them: its channel count (1 or 3). A split's streamed
+        grayscale images stay streamed (converted a batch at a time by whoever reads them)."""
+        if isinstance(images, StreamedImages) and images.grayscale:
+            return images.with_channels(self.channels)
         images = np.asarray(images, np.float32)
         if self.channels == 1 and images.shape[-1] == 3:
             return images[..., :1]

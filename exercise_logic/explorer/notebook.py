@@ -47,10 +47,12 @@ def explore(model, images, labels=None, masks=None, class_names=None, lang=None,
     images : array of float, shape (N, H, W, C)
         Images the model takes, values in [0, 1], e.g. the lecture's
         ``x_test[:16]`` (float32, (16, 28, 28, 3)); any size the model takes.
+        A split's streamed images (``load_dataset(...).test.images``) are
+        read a batch at a time, so a whole 224 px test split fits.
     labels : array, shape (N,) or (N, 1) or (N, K), optional
         True classes (or multi-label rows): shown in the gallery, and the
         banner shows accuracy and ROC-AUC.
-    masks : array of bool, shape (N, H, W), optional
+    masks : array of bool, shape (N, H, W), optional (or a split's ``masks``)
         Lesion pixels: the overlay outlines them and says whether the map's
         peak falls on them.
     class_names : list of str, or {'ja': [...], 'en': [...]}, optional
@@ -112,12 +114,12 @@ def own_model(model, images, labels=None, masks=None, class_names=None, workdir=
 
     Bad arguments raise a ValueError that says what to pass.
     """
+    from ..data.lazy_arrays import LazyRows, StreamedImages
     from ..explain import conv_layer_names
+    from ..streaming import as_images
     from .model_store import MAX_OWN_SAMPLES, ExplorerModel, ImageSet, test_metrics, write_samples
 
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim == 3:
-        images = images[np.newaxis]
+    images = as_images(images)  # a split's streamed images stay streamed
     inputs = getattr(model, "inputs", None)
     if not inputs:
         raise ValueError("model must be a built Keras model (call it once or build it with an Input)")
@@ -135,12 +137,15 @@ def own_model(model, images, labels=None, masks=None, class_names=None, workdir=
     names = _class_names(class_names, outputs)
     labels = _labels(labels, len(images))
     if masks is not None:
-        masks = np.asarray(masks, bool)
+        masks = masks if isinstance(masks, LazyRows) else np.asarray(masks, bool)
         if masks.shape != images.shape[:3]:
             raise ValueError(f"masks must have shape {images.shape[:3]} (N, H, W), got {masks.shape}")
     workdir = Path(workdir or tempfile.mkdtemp(prefix="exercise-logic-explore-"))
     indices = np.arange(min(len(images), MAX_OWN_SAMPLES))  # in the student's order
-    gray = bool(np.allclose(images[..., :1], images)) if images.shape[-1] == 3 else True
+    if isinstance(images, StreamedImages):
+        gray = images.grayscale
+    else:
+        gray = bool(np.allclose(images[..., :1], images)) if images.shape[-1] == 3 else True
     image_set = ImageSet("notebook", images, labels, masks, names,
                          {lang: f"{t('own_images', lang)} {images.shape[1]}×{images.shape[2]}"
                           for lang in ("ja", "en")}, gray, indices,

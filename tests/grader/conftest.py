@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -47,3 +48,28 @@ def tool_env():
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
 
+
+
+def run_grader(*args, env, timeout=900, check=True) -> subprocess.CompletedProcess:
+    """``python -m grader ARGS`` as an instructor runs it."""
+    done = subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert done.returncode == 0, f"grader {args[0]} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+@pytest.fixture(scope="session")
+def released_course(tmp_path_factory, tool_env):
+    """A course after ``init`` and ``release`` (both languages), made once; tests grade copies of it."""
+    course = tmp_path_factory.mktemp("released") / "course"
+    outputs = {"init": run_grader("init", course, "--cell-timeout", 10, "--setup-timeout", 120,
+                                  env=tool_env).stdout,
+               "release": run_grader("release", course, env=tool_env).stdout}
+    return course, outputs
+
+
+def copy_course(released: Path, target: Path) -> Path:
+    """A private copy of a released course (the sources stay links to the kit)."""
+    shutil.copytree(released, target, symlinks=True)
+    return target

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import needs_bwrap
+from conftest import REPO, needs_bwrap
 from grader import crosscheck
 from variants import EXPECTED_FAILS, VARIANTS
 
@@ -54,19 +54,21 @@ def test_unmodified_stub_scores_zero(prepared):
 def test_crosscheck_child_cannot_see_course_or_references(prepared, tmp_path):
     secret = tmp_path / "gradebook.db"
     secret.write_text("hidden tests")
+    assert (REPO / "assignments").is_dir()          # this checkout's, wherever it lives
     probe = VARIANTS["c_reference"] + f'''
 import os as _os
-_seen = [p for p in ({str(secret)!r}, {str(prepared / "references.npz")!r}, "/work/main/assignments")
+_seen = [p for p in ({str(secret)!r}, {str(prepared / "references.npz")!r}, {str(REPO / "assignments")!r})
          if _os.path.exists(p)]
 if _seen or "NBGRADER_EXECUTION" in _os.environ:
-    raise RuntimeError("SEEN " + repr(_seen))
+    _os._exit(5)
 '''
-    # the probe runs at class-definition time, which the filter keeps
+    # the probe runs at class-definition time, which the filter keeps; an exception there would only be
+    # reported (compute_gradcam is defined already), so the probe ends the child instead
     probe = probe.replace("\nimport os as _os", "\nclass _Probe:\n    import os as _os").replace(
         "\n_seen =", "\n    _seen =").replace("\nif _seen", "\n    if _seen").replace(
-        "\n    raise RuntimeError", "\n        raise RuntimeError")
+        "\n    _os._exit", "\n        _os._exit")
     result = crosscheck.check_notebook(_notebook(probe), prepared, timeout=120, use_sandbox=True)
-    assert result["score"] == 10, result["messages"]
+    assert result["status"] == "ok" and result["score"] == 10, result["messages"]
 
 
 def test_crosscheck_kills_a_hang_inside_tensorflow(prepared):
@@ -88,3 +90,27 @@ def compute_gradcam(model, img_array, last_conv_layer_name="last_conv_layer", cl
 '''
     result = crosscheck.check_notebook(_notebook(hang), prepared, timeout=25)
     assert result["status"] == "timeout" and result["score"] == 0
+
+
+def test_a_crashing_child_reports_without_tensorflow_noise(prepared):
+    """The child's log starts with TensorFlow's absl start-up lines; the student's message must not."""
+    from variants import OUTCOMES
+    result = crosscheck.check_notebook(_notebook(OUTCOMES["x_crosscheck_crash"]), prepared, timeout=120)
+    assert result["status"] == "exit-3" and result["score"] == 0
+    for message in result["messages"].values():
+        assert message.startswith("[model=") and "exit-3" in message
+        assert not any(noise in message for noise in ("I0000", "oneDNN", "cpu_feature_guard", "absl")), message
+
+
+@pytest.mark.parametrize("use_sandbox", [pytest.param(True, marks=needs_bwrap), False])
+def test_crosscheck_child_runs_with_the_explorer_off(prepared, monkeypatch, use_sandbox):
+    """Step 4's explore() call must never start a server while grading, sandboxed or not."""
+    monkeypatch.delenv("EXERCISE_LOGIC_EXPLORE", raising=False)
+    probe = VARIANTS["c_reference"] + '''
+class _Probe:
+    import os as _os
+    if _os.environ.get("EXERCISE_LOGIC_EXPLORE") != "off":
+        _os._exit(5)
+'''
+    result = crosscheck.check_notebook(_notebook(probe), prepared, timeout=120, use_sandbox=use_sandbox)
+    assert result["status"] == "ok" and result["score"] == 10, result["messages"]

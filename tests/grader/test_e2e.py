@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 import zipfile
 
 import pytest
 
-from conftest import REPO, sandbox_works
+from conftest import copy_course, run_grader, sandbox_works
 from variants import EXPECTED_FAILS
 
 pytestmark = [pytest.mark.e2e,
@@ -27,26 +25,21 @@ pytestmark = [pytest.mark.e2e,
 EN = ["c_reference", "c_numpy", "m_no_relu", "m_hw_swap", "x_delegate", "x_tamper_numpy", "x_blank",
       "x_infinite_loop", "edited_test", "snoop"]
 JA = ["c_probability", "c_tf_function", "m_ignore_class", "x_tamper_reference", "x_os_exit", "unmodified"]
-CELL_TIMEOUT = 10
 IDS = {name: str(1001 + index) for index, name in enumerate(EN + JA)}      # Moodle participant ids
 NAMES = {participant: name for name, participant in IDS.items()}
 NOT_IN_WORKSHEET, NO_SUBMISSION = "snoop", "1999"
 
 
-def grader(*args, env, timeout=900):
-    done = subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"grader {args[0]} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done.stdout
+def grader(*args, env):
+    return run_grader(*args, env=env).stdout
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, tool_env):
+def graded(tmp_path_factory, tool_env, released_course):
     import submissions
     root = tmp_path_factory.mktemp("e2e")
-    course = root / "course"
-    out = {"init": grader("init", course, "--cell-timeout", CELL_TIMEOUT, "--setup-timeout", 120, env=tool_env)}
-    out["release"] = grader("release", course, env=tool_env)
+    course = copy_course(released_course[0], root / "course")
+    out = dict(released_course[1])
     folder = root / "subs"
     paths = submissions.write(folder, course / "release/gradcam_en/gradcam.ipynb", EN)
     paths += submissions.write(folder, course / "release/gradcam_ja/gradcam.ipynb", JA)
@@ -131,9 +124,12 @@ def test_blanking_is_caught_by_the_crosscheck_and_flagged(graded):
 
 
 def test_dead_kernel_costs_only_that_student(graded):
+    from grader.results import load_results
     row = graded["rows"]["x_os_exit"]
-    assert row["auto_score"] == "0" and row["nbgrader_auto_score"] == "" and row["review"]
+    assert row["auto_score"] == "0" and row["nbgrader_auto_score"] == "" and "dead-kernel" in row["review"]
     assert IDS["x_os_exit"] in graded["out"]["autograde"]
+    statuses = {r["student"]: r["status"] for r in load_results(graded["course"])}
+    assert statuses.pop(IDS["x_os_exit"]) == "dead-kernel" and set(statuses.values()) == {"graded"}
 
 
 def test_snooping_finds_nothing(graded):
@@ -145,6 +141,15 @@ def test_snooping_finds_nothing(graded):
     assert "gradebook" not in found and "source" not in found and "solution_cell" not in found
     assert IDS["c_reference"] not in found                # other students' work
     assert "NETWORK: []" in line and "GRADING_ENV: []" in line
+    assert line.endswith("EXPLORE: off")                  # Step 4's explore() starts no server while grading
+
+
+def test_grading_starts_no_explorer_server(graded):
+    """Step 4 calls exercise_logic.explore(...): in the grading kernel it only prints a note."""
+    notebook = graded["course"] / f"autograded/{IDS['c_reference']}/gradcam_en/gradcam.ipynb"
+    (cell,) = [c for c in json.loads(notebook.read_text())["cells"] if "el.explore(" in "".join(c["source"])]
+    outputs = json.dumps(cell["outputs"])
+    assert "EXERCISE_LOGIC_EXPLORE=off" in outputs and "http" not in outputs and "iframe" not in outputs, outputs
 
 
 def test_feedback_has_no_hidden_tests(graded):
@@ -155,6 +160,7 @@ def test_feedback_has_no_hidden_tests(graded):
         text = page.read_text(encoding="utf-8")
         assert leaks_in_feedback(text) == [], page
         assert "compute_gradcam" in text
+        assert not any(noise in text for noise in ("I0000", "oneDNN", "cpu_feature_guard")), page   # TF start-up
 
 
 def test_report(graded, spec):

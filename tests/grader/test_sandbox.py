@@ -1,11 +1,18 @@
-"""The bubblewrap sandbox: no course files, no network, no grader environment."""
+"""The bubblewrap sandbox: no course files, no network, no grader environment; bounded writes and memory."""
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from conftest import needs_bwrap
+from conftest import REPO, needs_bwrap
 from grader import sandbox
+from grader.limits import Limits
+
+
+def _run(code: str, work, limits=None, **kwargs) -> subprocess.CompletedProcess:
+    argv = sandbox.sandboxed([sys.executable, "-c", code], cwd=str(work), writable=[str(work)], library=False,
+                             limits=limits, **kwargs)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
 
 
 @needs_bwrap
@@ -13,20 +20,63 @@ def test_sandbox_hides_files_network_and_environment(tmp_path, monkeypatch):
     course = tmp_path / "course"
     (course / "source").mkdir(parents=True)
     (course / "gradebook.db").write_text("secret")
+    secret = tmp_path / "elsewhere" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("secret")
+    solution = REPO / "assignments" / "gradcam" / "solution_cell.py"      # this checkout's, wherever it is
+    assert solution.exists()
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    code = ("import os, socket, glob; "
-            f"print(os.path.exists({str(course / 'gradebook.db')!r}), "
-            "os.path.exists('/work/main/assignments'), glob.glob('/root/*'), "
-            "[n for _, n in socket.if_nameindex()], 'NBGRADER_EXECUTION' in os.environ); "
+    monkeypatch.delenv("EXERCISE_LOGIC_EXPLORE", raising=False)
+    code = ("import os, socket; "
+            f"print([p for p in ({str(course / 'gradebook.db')!r}, {str(secret)!r}, {str(solution)!r}, "
+            f"{str(REPO / 'assignments')!r}) if os.path.exists(p)]); "
+            "print([n for _, n in socket.if_nameindex()], 'NBGRADER_EXECUTION' in os.environ, "
+            "os.environ.get('EXERCISE_LOGIC_EXPLORE')); "
             "open('out.txt', 'w').write('ok')")
-    argv = sandbox.bwrap_argv(cwd=str(work), writable=[str(work)], library=False)
-    done = subprocess.run(argv + [sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    done = _run(code, work)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False False ['/root/.pyenv'] ['lo'] False" or \
-        done.stdout.strip().startswith("False False") and "['lo'] False" in done.stdout
+    assert done.stdout.splitlines() == ["[]", "['lo'] False off"]       # explore() starts no server
     assert (work / "out.txt").read_text() == "ok"
+
+
+@needs_bwrap
+def test_only_the_given_folders_and_sized_scratch_are_writable(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    limits = Limits(disk=8 * 2**20)
+    code = '''
+import os
+for path in ("/evil", "/dev/evil", "/usr/evil"):
+    try:
+        open(path, "w")
+        print("wrote", path)
+    except OSError as error:
+        print("refused", path, error.errno)
+try:
+    with open("/tmp/big", "wb") as handle:
+        for _ in range(16):
+            handle.write(b"x" * 2**20)
+    print("wrote /tmp/big")
+except OSError as error:
+    print("full", error.errno)
+'''
+    done = _run(code, work, limits)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:3]] == ["refused"] * 3, lines
+    assert lines[3] in ("full 28", "full 27"), lines        # ENOSPC (tmpfs size) or EFBIG (RLIMIT_FSIZE)
+
+
+@needs_bwrap
+def test_memory_rlimit_raises_memory_error(tmp_path):
+    code = "buffers = []\ntry:\n    while True:\n        buffers.append(bytearray(16 * 2**20))\n" \
+           "except MemoryError:\n    print('stopped at', len(buffers) * 16, 'MiB')\n"
+    done = _run(code, tmp_path, Limits(memory=256 * 2**20))
+    assert done.returncode == 0, done.stderr
+    stopped = int(done.stdout.split()[2])
+    assert 128 <= stopped <= 256, done.stdout
 
 
 def test_kernel_spec_uses_the_sandbox(tmp_path):
@@ -38,3 +88,11 @@ def test_kernel_spec_uses_the_sandbox(tmp_path):
     for needle in ("raise_on_iopub_timeout = False", "timeout_func", 'transport = "ipc"', "StripTracebacks",
                    "ClearHiddenTests"):
         assert needle in config
+
+
+def test_grading_workers_pass_the_explorer_switch_to_unsandboxed_kernels(monkeypatch):
+    """Without the sandbox, the kernel (nbgrader's python3) and the cross-check inherit the worker's environment."""
+    from grader.autograde import worker_env
+    monkeypatch.delenv("EXERCISE_LOGIC_EXPLORE", raising=False)
+    env = worker_env(2, Limits(), cell_timeout=10)
+    assert env["EXERCISE_LOGIC_EXPLORE"] == "off" and env["GRADER_CELL_TIMEOUT"] == "10"

@@ -7,6 +7,7 @@ by the end-to-end test) says which test cells each one must fail.
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from assignments.gradcam.spec import TEST_CELLS
@@ -220,8 +221,7 @@ SNOOP = BASE + '''
 import glob, os
 _found = []
 for _pattern in ["../../../gradebook.db", "../../../source/*/*.ipynb", "../../../submitted/*/*/*.ipynb",
-                 "../../*/*/*.ipynb", "/work/main/assignments/gradcam/solution_cell.py",
-                 os.path.expanduser("~/.ssh/*")]:
+                 "../../*/*/*.ipynb", SOLUTION_FILE, os.path.expanduser("~/.ssh/*")]:
     for _path in glob.glob(_pattern):
         try:
             with open(_path, "rb") as _handle:
@@ -231,8 +231,9 @@ for _pattern in ["../../../gradebook.db", "../../../source/*/*.ipynb", "../../..
             pass
 import socket
 _network = [name for _, name in socket.if_nameindex() if name != "lo"]
-print("SNOOPED:", _found, "NETWORK:", _network, "GRADING_ENV:", sorted(k for k in os.environ if "NBGRADER" in k))
-'''
+print("SNOOPED:", _found, "NETWORK:", _network, "GRADING_ENV:", sorted(k for k in os.environ if "NBGRADER" in k),
+      "EXPLORE:", os.environ.get("EXERCISE_LOGIC_EXPLORE"))
+'''.replace("SOLUTION_FILE", repr(str(ROOT / "assignments" / "gradcam" / "solution_cell.py")))
 
 ALL_CELLS = tuple(TEST_CELLS)
 _ALL = set(ALL_CELLS)
@@ -246,4 +247,57 @@ EXPECTED_FAILS = {
     "m_ignore_class": _ALL - {"test_gradcam_basic"},
     "m_hw_swap": {"test_gradcam_known", "test_gradcam_shapes"},
     "x_delegate": _ALL, "x_delegate_alias": _ALL, "x_tamper_numpy": _ALL, "x_tamper_reference": _ALL,
+}
+
+# -- outcomes of autograde other than "graded", and submissions that break a limit ---------------
+_SIGNATURE = 'def compute_gradcam(model, img_array, last_conv_layer_name="last_conv_layer", class_index=None):\n'
+
+
+def _first(code: str) -> str:
+    """The reference answer doing ``code`` first, whenever it is called."""
+    assert _SIGNATURE in BASE
+    return BASE.replace(_SIGNATURE, _SIGNATURE + textwrap.indent(textwrap.dedent(code).strip(), "    ") + "\n")
+
+
+OUTCOMES = {
+    # never returns: every test cell runs into the cell limit, the notebook into the wall time
+    "x_hang": _first("while True:\n    pass"),
+    # correct, but its answer cell keeps the kernel busy long enough to kill its worker meanwhile
+    "x_slow_answer": BASE + "\nimport time\ntime.sleep(12)\n",
+    # correct in the notebook; the cross-check's child crashes (a class body runs there as well)
+    "x_crosscheck_crash": BASE + '''
+class _CrashOutsideTheKernel:
+    import os, sys
+    if "ipykernel" not in sys.modules:
+        os._exit(3)
+''',
+}
+
+LIMIT_BREAKERS = {
+    # one process allocates until it is stopped
+    "l_memory": _first("import numpy\nhoard = []\nwhile True:\n    hoard.append(numpy.ones(10**7))"),
+    # four processes, each within the limit, together over it
+    "l_memory_forks": _first('''
+        import os, time, numpy
+        children = []
+        for _ in range(4):
+            pid = os.fork()
+            if pid == 0:
+                block = numpy.ones(50 * 2**20)     # 400 MiB each
+                time.sleep(60)
+                os._exit(0)
+            children.append(pid)
+        for pid in children:
+            os.waitpid(pid, 0)'''),
+    # one process after another, all kept alive
+    "l_processes": _first('''
+        import os, time
+        for _ in range(200):
+            if os.fork() == 0:
+                time.sleep(60)
+                os._exit(0)'''),
+    # prints 400 KiB per call, then answers correctly
+    "l_output": _first('print("x" * 400 * 1024)'),
+    # writes 100 MiB per call into its working folder
+    "l_disk": _first('with open("scratch.bin", "wb") as handle:\n    handle.write(b"x" * (100 * 2**20))'),
 }

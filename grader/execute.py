@@ -1,0 +1,52 @@
+"""nbgrader's ``Execute`` with an output budget per notebook.
+
+nbclient keeps every output of the kernel in the grading worker's memory and
+writes it into the autograded notebook. A student who prints gigabytes would
+fill both. Past ``output_limit`` bytes, :class:`LimitedExecute` drops further
+output, gives the cell where the limit broke an ``OutputLimitExceeded`` error
+(so a test cell scores 0 there, as nbgrader scores any cell with an error) and
+interrupts the kernel, which stops the printing and moves on to the next cell.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Integer
+
+from .limits import Limits, format_size
+
+ERROR_NAME = "OutputLimitExceeded"
+
+
+def output_size(content: dict) -> int:
+    """Characters an output message adds to the notebook (text, or the encoded data of a display)."""
+    if "text" in content:
+        return len(content["text"])
+    if "data" in content:
+        return sum(len(str(value)) for value in content["data"].values())
+    return sum(len(line) for line in content.get("traceback", []))
+
+
+class LimitedExecute(Execute):
+    output_limit = Integer(Limits().output, help="characters of output kept per notebook").tag(config=True)
+
+    def reset_execution_trackers(self) -> None:
+        super().reset_execution_trackers()
+        self.output_used = 0
+        self.output_exceeded = False
+
+    def output(self, outs, msg, display_id, cell_index):
+        if self.output_exceeded:
+            return None
+        self.output_used += output_size(msg.get("content", {}))
+        if self.output_used <= self.output_limit:
+            return super().output(outs, msg, display_id, cell_index)
+        self.output_exceeded = True
+        message = (f"output limit {format_size(self.output_limit)} exceeded: the rest of the output was dropped "
+                   f"/ 出力が上限 {format_size(self.output_limit)} を超えたため、以降の出力を破棄しました")
+        outs.append(NotebookNode(output_type="error", ename=ERROR_NAME, evalue=message,
+                                 traceback=[f"{ERROR_NAME}: {message}"]))
+        asyncio.ensure_future(self.km.interrupt_kernel())
+        return None

@@ -1,0 +1,152 @@
+"""Per-submission limits: sizes and reasons, the watchdog on real process trees, the output budget on a
+real kernel. (The end-to-end test breaks each limit inside nbgrader and the cross-check.)"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from grader import limits as lim
+from grader.limits import Limits, Watchdog
+
+
+def test_sizes_read_and_write_like_an_instructor_would():
+    assert lim.parse_size("4G") == lim.parse_size("4 GiB") == 4 * 2**30
+    assert lim.parse_size("512M") == 512 * 2**20 and lim.parse_size("1048576") == 2**20
+    assert lim.format_size(4 * 2**30) == "4 GiB" and lim.format_size(512 * 2**20) == "512 MiB"
+    with pytest.raises(ValueError, match="not a size"):
+        lim.parse_size("lots")
+    with pytest.raises(ValueError, match="positive"):
+        Limits(memory=0)
+
+
+def test_reasons_name_the_limit_and_its_value():
+    limits = Limits()
+    assert lim.reason("memory", limits)["reason"] == "memory limit 4 GiB exceeded"
+    assert lim.reason("processes", limits)["reason"] == "process limit 512 exceeded"
+    assert lim.reason("wall-time", limits)["reason"] == "wall-time limit 300 s exceeded"
+    assert lim.reason("disk", limits, "crosscheck")["reason"] == "disk limit 512 MiB exceeded in the cross-check"
+    assert lim.reason("output", limits, cells=["test_a"])["reason"] == "output limit 8 MiB exceeded (test_a)"
+    assert Limits.from_env({lim.ENV: Limits(memory=2**30).to_env()}).memory == 2**30
+
+
+@pytest.mark.parametrize("message, limit", [
+    ("MemoryError: Unable to allocate 74.5 GiB for an array", "memory"),
+    ("numpy._core._exceptions._ArrayMemoryError: Unable to allocate 76.3 MiB", "memory"),
+    ("tensorflow.python.framework.errors_impl.ResourceExhaustedError: {{function_node}} OOM when allocating",
+     "memory"),
+    ("BlockingIOError: [Errno 11] Resource temporarily unavailable", "processes"),
+    ("RuntimeError: can't start new thread", "processes"),
+    ("OSError: [Errno 28] No space left on device", "disk"),
+    ("OSError: [Errno 27] File too large", "disk"),
+    ("OutputLimitExceeded: output limit 8 MiB exceeded", "output"),
+    ("AssertionError: the map's maximum must be 1", None),
+    ("ValueError: Errno 11 in my own message", None),
+])
+def test_limit_errors_are_recognised(message, limit):
+    assert lim.limit_in_error(message) == limit
+
+
+def _tree(code: str) -> subprocess.Popen:
+    """A parent process whose children do what ``code`` says; the watchdog watches below the parent."""
+    parent = textwrap.dedent(f"""
+        import os, sys, time
+        for _ in range(int(sys.argv[1])):
+            if os.fork() == 0:
+                {code}
+                time.sleep(60)
+                os._exit(0)
+        try:
+            while True:
+                os.wait()
+        except ChildProcessError:
+            pass
+        print("children gone", flush=True)
+    """)
+    return parent
+
+
+def _watch(limits, children: int, code: str, folders=()):
+    process = subprocess.Popen([sys.executable, "-c", _tree(code), str(children)], stdout=subprocess.PIPE,
+                               text=True)
+    watchdog = Watchdog(process.pid, limits, folders=folders, interval=0.1)
+    watchdog.start()
+    try:
+        out, _ = process.communicate(timeout=30)
+    finally:
+        watchdog.close()
+    return watchdog.take_events(), out
+
+
+def test_watchdog_stops_processes_that_together_use_too_much_memory():
+    # three children of 120 MiB each: each under the limit, together over it
+    events, out = _watch(Limits(memory=300 * 2**20), 3, "block = bytearray(120 * 2**20); block[::4096] = "
+                                                        "b'x' * len(block[::4096])")
+    assert events[:1] == ["memory"] and "children gone" in out
+
+
+def test_watchdog_stops_a_swarm_of_processes():
+    events, out = _watch(Limits(processes=20), 40, "pass")
+    assert events[:1] == ["processes"] and "children gone" in out
+
+
+def test_watchdog_counts_what_is_written_to_watched_folders(tmp_path):
+    events, out = _watch(Limits(disk=2**20), 1, f"open({str(tmp_path / 'big')!r}, 'wb').write(b'x' * 2**21)",
+                         folders=[tmp_path])
+    assert events[:1] == ["disk"] and "children gone" in out
+
+
+def test_a_process_that_dies_at_its_memory_rlimit_died_of_the_memory_limit():
+    """Where a failed allocation cannot be caught (C++ code, memory still held), the process just dies."""
+    limits = Limits(memory=300 * 2**20)
+    code = ("hoard = []\ntry:\n    while True:\n        hoard.append(bytearray(8 * 2**20))\nexcept MemoryError:\n"
+            "    import time, os\n    time.sleep(1)\n    os.abort()\n")
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys; subprocess.run(sys.argv[1:])",
+                               *lim.under_rlimits([sys.executable, "-c", code], limits)])
+    watchdog = Watchdog(parent.pid, limits, interval=0.1)
+    watchdog.start()
+    parent.wait(timeout=30)
+    watchdog.close()
+    assert watchdog.take_events(died=True) == ["memory"]
+    assert watchdog.take_events(died=True) == []              # the peak is per job
+
+
+def test_watchdog_leaves_processes_within_their_limits_alone():
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.5); print('done')"],
+                               stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2)"])
+    watchdog = Watchdog(parent.pid, Limits(memory=64 * 2**20, processes=4), interval=0.1)
+    watchdog.start()
+    time.sleep(0.5)
+    assert watchdog.check() is None
+    watchdog.close()
+    assert process.communicate(timeout=10)[0].strip() == "done"
+    parent.wait()
+    assert watchdog.take_events() == []
+
+
+def test_output_budget_cuts_a_flood_of_prints_and_scores_the_cell_as_failed():
+    import nbformat
+
+    from grader.execute import ERROR_NAME, LimitedExecute
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("print('small')"),
+        nbformat.v4.new_code_cell("import time\nfor i in range(10**6):\n    print('x' * 1000)\n    time.sleep(0.0001)"),
+        nbformat.v4.new_code_cell("print('after the flood')\nvalue = 41 + 1"),
+        nbformat.v4.new_code_cell("value"),
+    ])
+    started = time.monotonic()
+    executed, _ = LimitedExecute(output_limit=64 * 1024, timeout=60, kernel_name="python3").preprocess(
+        notebook, {"metadata": {"path": "."}})
+    assert time.monotonic() - started < 45                 # interrupted, not run to the end
+    flood = executed.cells[1].outputs
+    kept = sum(len(o.get("text", "")) for o in flood if o.output_type == "stream")
+    assert kept <= 64 * 1024
+    assert any(o.output_type == "error" and o.ename == ERROR_NAME for o in flood)
+    assert lim.limits_in_cells(executed.cells) == {"output": []}          # no graded cell here
+    assert executed.cells[0].outputs[0]["text"] == "small\n"
+    # the kernel lives on: later cells run, their output is dropped
+    assert executed.cells[3].outputs == []
