@@ -36,9 +36,11 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	touch $@
 
 # System packages of the tests: Debian's Chromium for the browser tests (Playwright's
-# own browser download needs the internet) and bubblewrap, which sandboxes student
-# code during grading. Installed with apt-get where it exists (CI runs as root).
-SYSTEM_PACKAGES := chromium:chromium bwrap:bubblewrap
+# own browser download needs the internet), bubblewrap, which sandboxes student
+# code during grading, and nginx, the reverse proxy of the lab-server test (run from
+# the test's own folder, never as a service). Installed with apt-get where it exists
+# (CI runs as root).
+SYSTEM_PACKAGES := chromium:chromium bwrap:bubblewrap nginx:nginx
 system-packages:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
 	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \

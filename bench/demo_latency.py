@@ -6,8 +6,9 @@ first if missing) and measures:
 1. cold start: process start -> first answered ``explain`` request;
 2. 100 sequential requests over the raw HTTP API (POST
    ``/gradio_api/call/explain``, then read the event stream): p50 / p95;
-3. 20 concurrent clients x 10 requests, each downloading and fully decoding
-   its overlay PNG: errors, truncated images, p50 / p95.
+3. concurrent clients (20, or a class: ``--clients 100``) x 10 requests, each
+   downloading and fully decoding its overlay PNG: errors, truncated images,
+   p50 / p95 (target: 1 s for 20 clients, 2 s for more).
 
 Beside each figure it prints what the engine itself takes for the same call,
 in this process (``cam_engine(...).explain`` on the same image, and the whole
@@ -18,6 +19,7 @@ Usage (from the repository root)::
 
     .venv/bin/python bench/demo_latency.py
     .venv/bin/python bench/demo_latency.py --requests 100 --clients 20 --per-client 10
+    .venv/bin/python bench/demo_latency.py --clients 100 --class-size 100   # a class, with the preset
 """
 from __future__ import annotations
 
@@ -86,6 +88,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--per-client", type=int, default=10)
+    parser.add_argument("--class-size", type=int, default=None,
+                        help="start the server with `python -m demo --class-size N` (the class preset)")
     parser.add_argument("--settle", type=float, default=5.0,
                         help="seconds to wait after the first answer (background warm-up)")
     args = parser.parse_args()
@@ -102,7 +106,8 @@ def run(args, scratch: Path) -> None:
 
     # -- the model must be cached, so that the cold start measures loading only ------------
     print(f"[bench] machine: {os.cpu_count()} CPUs; dataset {args.dataset}, model {args.model}, "
-          f"{args.epochs} epochs", flush=True)
+          f"{args.epochs} epochs; server settings: "
+          f"{f'--class-size {args.class_size}' if args.class_size else 'default'}", flush=True)
     # ... and the image is a test sample as students click it, exported as a PNG. Both are
     # done in a child process, so that this one imports no TensorFlow during the cold start.
     image_path = scratch / "sample.png"
@@ -117,8 +122,9 @@ def run(args, scratch: Path) -> None:
     layer = prepare.stdout.split()[-1]
 
     # -- 1. cold start ----------------------------------------------------------
+    preset = ["--class-size", args.class_size] if args.class_size else []
     server = start_demo(["--dataset", args.dataset, "--model", args.model, "--epochs", args.epochs,
-                         "--workdir", scratch / "work"], log_path=scratch / "server.log")
+                         "--workdir", scratch / "work", *preset], log_path=scratch / "server.log")
     base, ready = server.url, server.ready_after
     try:
         http = httpx.Client(timeout=60)
@@ -217,9 +223,11 @@ def run(args, scratch: Path) -> None:
     print(f"    engine.explain for the same call:     {percentiles(engine_times)}")
     if errors:
         print("    first errors:", *errors[:3], sep="\n      ")
+    # A small group (20) should wait under a second, a whole class (100) under two.
+    limit = 1.0 if args.clients <= 20 else 2.0
     targets = {"sequential p95 <= 100 ms": np.percentile(sequential, 95) <= 0.100,
-               "concurrent p95 <= 1 s, no errors or truncation":
-                   bool(latencies) and np.percentile(latencies, 95) <= 1.0 and not errors and not truncated[0],
+               f"concurrent p95 <= {limit:g} s, no errors or truncation":
+                   bool(latencies) and np.percentile(latencies, 95) <= limit and not errors and not truncated[0],
                "cold start <= 15 s": first_answer <= 15.0}
     for name, met in targets.items():
         print(f"target {name}: {'met' if met else 'NOT met'}")

@@ -1,4 +1,8 @@
-"""``python -m demo``: serve the Grad-CAM explorer for the kit's models on http://127.0.0.1:7860."""
+"""``python -m demo``: serve the Grad-CAM explorer for the kit's models on http://127.0.0.1:7860.
+
+``python -m demo hash-password USER`` asks for a password and prints the
+``USER:hash`` line of an ``--auth-file``.
+"""
 from __future__ import annotations
 
 import argparse
@@ -25,7 +29,53 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=5, help="epochs when a model must be trained")
     parser.add_argument("--workdir", default=None,
                         help="the app's temporary folder (default: <model cache>/demo-tmp)")
+    lab = parser.add_argument_group("lab server (a class behind a reverse proxy)")
+    lab.add_argument("--root-path", default="", type=root_path,
+                     help="the sub-path a reverse proxy serves the page at, e.g. /gradcam")
+    lab.add_argument("--auth-file", default=None, metavar="PATH",
+                     help="require a login: lines 'user:hash' made by `python -m demo hash-password USER`")
+    lab.add_argument("--class-size", default=None, type=positive_int, metavar="N",
+                     help="queue settings for N students clicking at once (measured in demo/README.md)")
     return parser.parse_args(argv)
+
+
+def root_path(value: str) -> str:
+    """``/gradcam`` (a trailing slash dropped); an argparse error for anything else."""
+    value = value.rstrip("/")
+    if value and (not value.startswith("/") or any(c in value for c in "?#% ")):
+        raise argparse.ArgumentTypeError(f"{value!r}: a URL path such as /gradcam is expected")
+    return value
+
+
+def positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: a whole number of at least 1 is expected")
+    return int(value)
+
+
+def hash_password_command(argv) -> None:
+    """Print ``USER:hash`` for a password typed twice (or read from a pipe)."""
+    import getpass
+
+    from exercise_logic.explorer.logins import hash_password
+    parser = argparse.ArgumentParser(
+        prog="python -m demo hash-password",
+        description="ログイン用ファイルの 1 行を作ります / print one line of an --auth-file "
+                    "(the password is asked for, never given on the command line)")
+    parser.add_argument("user")
+    user = parser.parse_args(argv).user
+    if ":" in user or not user.strip() or user != user.strip():
+        sys.exit(f"ユーザー名 {user!r} に ':' や前後の空白は使えません / a user name has no ':' and no "
+                 "surrounding spaces")
+    if sys.stdin.isatty():
+        password = getpass.getpass("パスワード / password: ")
+        if getpass.getpass("もう一度 / again: ") != password:
+            sys.exit("パスワードが一致しません / the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        sys.exit("空のパスワードは使えません / the password is empty")
+    print(f"{user}:{hash_password(password)}")
 
 
 def quiet_logging() -> None:
@@ -36,14 +86,24 @@ def quiet_logging() -> None:
 
 
 def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["hash-password"]:
+        return hash_password_command(argv[1:])
     args = parse_args(argv)
+    auth = None
+    if args.auth_file:   # before anything slow: a bad file is reported at once
+        from exercise_logic.explorer.logins import AuthFileError, authenticator, read_auth_file
+        try:
+            auth = authenticator(read_auth_file(args.auth_file))
+        except AuthFileError as error:
+            sys.exit(f"[demo] {error}")
     quiet_logging()
     # The library first: it imports TensorFlow without its start-up noise. Then the process
     # settings, which must precede Gradio's import, and only then the explorer (Gradio).
     from exercise_logic.explorer import environment
     workdir = environment.prepare(args.workdir)
 
-    from exercise_logic.explorer.app import build_app, launch_options
+    from exercise_logic.explorer.app import QueueSettings, build_app, class_preset, launch_options
     from exercise_logic.explorer.lab_handlers import ShortcutLabs
     from exercise_logic.explorer.model_store import ModelStore
     from exercise_logic.explorer.output_files import OutputFiles
@@ -60,11 +120,13 @@ def main(argv=None) -> None:
     if store.is_cached(dataset, args.model):
         store.get(dataset, args.model)   # load and warm up before the first student arrives
     else:
-        print(t("not_trained_yet", lang, key=f"{dataset}/{args.model}"), flush=True)
+        print(t("not_trained_yet", lang, model=f"{dataset}/{args.model}"), flush=True)
     models = KitModels(store, dataset, args.model)
+    queue = class_preset(args.class_size) if args.class_size else QueueSettings()
     demo = build_app(models, OutputFiles(workdir / "out"), lang=args.lang,
-                     labs=ShortcutLabs(store.seed, store.cache_dir), lab_epochs=args.epochs)
-    demo.launch(**launch_options(workdir, host=args.host, port=args.port, share=args.share),
+                     labs=ShortcutLabs(store.seed, store.cache_dir), lab_epochs=args.epochs, queue=queue)
+    demo.launch(**launch_options(workdir, host=args.host, port=args.port, share=args.share,
+                                 root_path=args.root_path, auth=auth),
                 prevent_thread_lock=True)
     print(t("server_started", lang, url=demo.share_url or demo.local_url), flush=True)
     serve_until_stopped(demo, lang)

@@ -54,10 +54,12 @@ class RunningServer:
 
 
 def start_demo(args=(), *, log_path, env: dict | None = None, port: int | None = None,
-               timeout: float = 180.0) -> RunningServer:
-    """Start ``python -m demo --port PORT *args`` and wait until ``/gradio_api/info`` answers.
+               timeout: float = 180.0, wrapper=()) -> RunningServer:
+    """Start ``python -m demo --port PORT *args`` and wait until ``/gradio_api/info`` answers
+    (200, or 401 when the server asks for a login).
 
     ``env`` adds variables to this process's environment; a value of None removes one.
+    ``wrapper`` is a command that runs it (e.g. ``["bwrap", ...]`` for a read-only folder).
     """
     port = port or free_port()
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -65,7 +67,7 @@ def start_demo(args=(), *, log_path, env: dict | None = None, port: int | None =
     started = time.perf_counter()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "demo", "--port", str(port), *map(str, args)], cwd=ROOT,
+            [*map(str, wrapper), sys.executable, "-m", "demo", "--port", str(port), *map(str, args)], cwd=ROOT,
             env={name: value for name, value in environment.items() if value is not None},
             stdout=log, stderr=subprocess.STDOUT)
     server = RunningServer(f"http://127.0.0.1:{port}/", process, log_path, started, 0.0)
@@ -74,7 +76,7 @@ def start_demo(args=(), *, log_path, env: dict | None = None, port: int | None =
         if process.poll() is not None:
             raise ServerFailed(f"the app exited with code {process.returncode}:\n{server.log()[-3000:]}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(server.url + "gradio_api/info", timeout=2).status_code == 200:
+            if httpx.get(server.url + "gradio_api/info", timeout=2).status_code in (200, 401):
                 server.ready_after = time.perf_counter() - started
                 return server
         if time.monotonic() > deadline:

@@ -6,6 +6,7 @@ student's model with their own images (:func:`exercise_logic.explore`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -15,9 +16,34 @@ from .events import Page, wire
 from .lab_handlers import ShortcutLabs
 from .output_files import OutputFiles
 
+AUTH_MESSAGE = ("教員から伝えられたユーザー名とパスワードでログインしてください / "
+                "Log in with the name and password your instructor gave you.")
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """How the server queues the page's events (``gr.Blocks.queue``).
+
+    ``concurrency``: explanations computed at once (two use both cores of a
+    small server); ``max_size``: events waiting before new ones are refused;
+    ``status_every``: seconds between queue-position updates to waiting
+    browsers ("auto" updates every waiting browser after every finished
+    event, which costs more than the event itself when a class waits).
+    """
+    concurrency: int = 2
+    max_size: int = 256
+    status_every: float | str = "auto"
+
+
+def class_preset(class_size: int) -> QueueSettings:
+    """Queue settings for a class of ``class_size`` students clicking at once (see demo/README.md)."""
+    if class_size < 1:
+        raise ValueError(f"class_size must be at least 1, got {class_size}")
+    return QueueSettings(concurrency=2, max_size=max(256, 8 * class_size), status_every=1.0)
+
 
 def build_app(models, outputs: OutputFiles, *, lang: str = "auto", labs: ShortcutLabs | None = None,
-              lab_epochs: int = 5) -> gr.Blocks:
+              lab_epochs: int = 5, queue: QueueSettings = QueueSettings()) -> gr.Blocks:
     """The app for a model source (:mod:`.sources`); ``lang='auto'`` follows the browser's language.
 
     The shortcut-lab tab is shown when ``labs`` is given; uploads of a
@@ -41,15 +67,20 @@ def build_app(models, outputs: OutputFiles, *, lang: str = "auto", labs: Shortcu
             if labs is not None:
                 page.lab = layout.lab_tab(texts, start, lab_epochs)
         wire(demo, page, texts, models, outputs, fixed_lang, start, labs)
-    # Two requests at a time use both cores; room for a class of students in the queue.
-    demo.queue(default_concurrency_limit=2, max_size=256)
+    demo.queue(default_concurrency_limit=queue.concurrency, max_size=queue.max_size,
+               status_update_rate=queue.status_every)
     return demo
 
 
-def launch_options(workdir, *, host: str = "127.0.0.1", port: int | None = None,
-                   share: bool = False, max_file_size: str = "10mb") -> dict:
-    """``demo.launch`` keyword arguments: safe defaults for shared classroom PCs."""
+def launch_options(workdir, *, host: str = "127.0.0.1", port: int | None = None, share: bool = False,
+                   max_file_size: str = "10mb", root_path: str = "", auth=None) -> dict:
+    """``demo.launch`` keyword arguments: safe defaults for shared classroom PCs.
+
+    ``root_path``: the sub-path a reverse proxy serves the page at (``/gradcam``);
+    ``auth``: Gradio's login check, e.g. :func:`.logins.authenticator`.
+    """
     return {"server_name": host, "server_port": port, "share": share,
+            "root_path": root_path, "auth": auth, "auth_message": AUTH_MESSAGE if auth else None,
             "run_history": False,            # no runs stored in the browser (medical images)
             "max_file_size": max_file_size,  # refused before upload (HTTP 413)
             "show_error": False,             # handlers give their own messages

@@ -201,8 +201,8 @@ TEXT = {
         "en": "[explore] ${switch}=off: the explorer is not opened here (e.g. while grading)."},
     "server_stopped": {"ja": "[demo] 終了しました。", "en": "[demo] stopped."},
     "not_trained_yet": {
-        "ja": "[demo] {key}: モデルは未学習です。ページを開くと学習の進み具合が表示されます。",
-        "en": "[demo] {key}: not trained yet; open the page to train it with a progress bar."},
+        "ja": "[demo] {model}: モデルは未学習です。ページを開くと学習の進み具合が表示されます。",
+        "en": "[demo] {model}: not trained yet; open the page to train it with a progress bar."},
     # Errors (shown as a message in the page, never a stack trace)
     "err_no_image": {"ja": "画像がありません。テスト画像を選ぶか、画像をアップロードしてください。",
                      "en": "No image: pick a test image or upload one."},

@@ -4,46 +4,12 @@ The tests share one page (see ``conftest.page``) and run in file order.
 """
 from __future__ import annotations
 
-import io
-
 import numpy as np
-from PIL import Image
-
-
-def _overlay_src(page) -> str | None:
-    return page.get_attribute("#overlay img", "src")
-
-
-def _wait_for_new_overlay(page, old: str | None) -> str:
-    page.wait_for_function(
-        """old => { const img = document.querySelector('#overlay img');
-                   return img && img.src && img.src !== old && img.complete && img.naturalWidth > 0; }""",
-        arg=old)
-    return _overlay_src(page)
-
-
-def _pixels(page, src: str) -> np.ndarray:
-    body = page.request.get(src).body()
-    with Image.open(io.BytesIO(body)) as image:
-        return np.asarray(image.convert("RGB"))
-
-
-def _wait_for_changed_pixels(page, shown: str, before: np.ndarray, tries: int = 5) -> str:
-    """The next overlay whose pixels differ from ``before`` (earlier events may land first)."""
-    for _ in range(tries):
-        shown = _wait_for_new_overlay(page, shown)
-        if not np.array_equal(_pixels(page, shown), before):
-            return shown
-    raise AssertionError("the overlay's pixels did not change")
-
-
-def _choose(page, dropdown: str, option: str) -> None:
-    page.click(f"#{dropdown} input")
-    page.get_by_role("option", name=option, exact=True).click()
+from page_steps import choose, overlay_src, pixels, wait_for_changed_pixels, wait_for_new_overlay
 
 
 def test_select_a_sample_and_change_every_control(page, loaded):
-    first = _wait_for_new_overlay(page, None)          # the page opens on the first sample
+    first = wait_for_new_overlay(page, None)          # the page opens on the first sample
     assert "ROC-AUC" in page.inner_text("#banner")
     # The sample (after the first) with the most evidence for both classes: a barely trained model
     # can leave an image with none (every hidden unit dead for it), where no control changes the map.
@@ -53,40 +19,40 @@ def test_select_a_sample_and_change_every_control(page, loaded):
     normal, abnormal = engine.evidence(samples, 0), engine.evidence(samples, 1)
     both = np.minimum(normal, abnormal) + 1e-3 * np.maximum(normal, abnormal)
     page.locator("#sample-gallery .thumbnail-item").nth(int(np.argmax(both[1:])) + 1).click()
-    shown = _wait_for_new_overlay(page, first)
+    shown = wait_for_new_overlay(page, first)
     assert page.inner_text("#prediction").count("%") >= 2
 
     # Target: the page starts on "abnormal" (the lecture's default); "normal" gives another map.
     assert page.input_value("#target input") == "abnormal"
     # Each choice must change the drawn map (an overlay of an earlier event may land first).
-    pictures = [_pixels(page, shown)]
+    pictures = [pixels(page, shown)]
     for target in ("normal", "abnormal"):
-        _choose(page, "target", target)
-        shown = _wait_for_changed_pixels(page, shown, pictures[-1])
-        pictures.append(_pixels(page, shown))
+        choose(page, "target", target)
+        shown = wait_for_changed_pixels(page, shown, pictures[-1])
+        pictures.append(pixels(page, shown))
     # Stay on a class with a visible (non-flat) map, so the layer change shows.
     live = "abnormal" if len(np.unique(pictures[2].reshape(-1, 3), axis=0)) > len(
         np.unique(pictures[1].reshape(-1, 3), axis=0)) else "normal"
     if live == "normal":
-        _choose(page, "target", "normal")
-        shown = _wait_for_new_overlay(page, shown)
+        choose(page, "target", "normal")
+        shown = wait_for_new_overlay(page, shown)
 
-    before = _pixels(page, shown)
-    _choose(page, "layer", "conv2d")
-    shown = _wait_for_changed_pixels(page, shown, before)
+    before = pixels(page, shown)
+    choose(page, "layer", "conv2d")
+    shown = wait_for_changed_pixels(page, shown, before)
     assert "×" in page.inner_text("#explanation")
 
-    before = _pixels(page, shown)
+    before = pixels(page, shown)
     page.fill("#opacity input[type=number]", "0.9")
     page.press("#opacity input[type=number]", "Enter")
-    shown = _wait_for_changed_pixels(page, shown, before)
+    shown = wait_for_changed_pixels(page, shown, before)
     assert page.locator("#grid .thumbnail-item").count() == 8
 
 
 def test_upload_a_file_and_a_bad_file(page, image_files):
-    shown = _overlay_src(page)
+    shown = overlay_src(page)
     page.set_input_files("#input-image input[type=file]", str(image_files["xray_16bit.png"]))
-    shown = _wait_for_new_overlay(page, shown)
+    shown = wait_for_new_overlay(page, shown)
     page.locator("#lesion").filter(has_text="synthetic test images only").wait_for()
 
     page.set_input_files("#input-image input[type=file]", str(image_files["not_an_image.png"]))
@@ -125,24 +91,24 @@ def test_a_blank_map_explains_itself_and_one_click_shows_the_counterfactual(brow
     try:
         page = context.new_page()
         page.goto(server)
-        shown = _wait_for_new_overlay(page, None)
+        shown = wait_for_new_overlay(page, None)
         assert page.input_value("#target input") == "abnormal"        # the lecture's default
         page.locator("#grid").filter(has_text="explains: abnormal").wait_for()
         page.locator("#sample-gallery .thumbnail-item").nth(position).click()
-        shown = _wait_for_new_overlay(page, shown)
-        _choose(page, "target", "normal")
+        shown = wait_for_new_overlay(page, shown)
+        choose(page, "target", "normal")
         page.locator("#blank-note").filter(has_text="no positive evidence for “normal”").wait_for()
-        heatmap = _pixels(page, page.get_attribute("#heatmap img", "src"))
+        heatmap = pixels(page, page.get_attribute("#heatmap img", "src"))
         assert heatmap.reshape(-1, 3).std(axis=0).max() == 0          # one flat colour
         page.locator("#grid").filter(has_text="explains: normal").wait_for()
 
-        shown = _overlay_src(page)
-        before = _pixels(page, shown)
+        shown = overlay_src(page)
+        before = pixels(page, shown)
         page.click("#counterfactual-button")                          # one click
-        _wait_for_changed_pixels(page, shown, before)
+        wait_for_changed_pixels(page, shown, before)
         page.locator("#blank-note").filter(has_text="counterfactual map").wait_for()
         assert page.is_checked("#counterfactual input")
-        heatmap = _pixels(page, page.get_attribute("#heatmap img", "src"))
+        heatmap = pixels(page, page.get_attribute("#heatmap img", "src"))
         assert heatmap.reshape(-1, 3).std(axis=0).max() > 10
         assert page.locator("#counterfactual-button").is_hidden()
         page.locator("#grid").filter(has_text="explains: normal (counterfactual)").wait_for()
