@@ -13,7 +13,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 
-def test_explain_with_defaults(client, image_files):
+def test_explain_with_defaults(client, image_files, loaded):
     label, overlay = client.predict(handle_file(str(image_files["sample.png"])), api_name="/explain")
     confidences = {item["label"]: item["confidence"] for item in label["confidences"]}
     assert set(confidences) == {"正常", "異常"} and sum(confidences.values()) == pytest.approx(1.0)
@@ -23,7 +23,7 @@ def test_explain_with_defaults(client, image_files):
 
     # Every parameter has a named choice; a Japanese class name works too.
     label, _ = client.predict(handle_file(str(image_files["rgba.png"])), target="異常",
-                              layer="conv2d", method="gradcam", opacity=0.8, api_name="/explain")
+                              layer=loaded.conv_layers[0], method="gradcam", opacity=0.8, api_name="/explain")
     assert label["label"] in ("正常", "異常")
 
 

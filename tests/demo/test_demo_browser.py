@@ -38,7 +38,7 @@ def test_select_a_sample_and_change_every_control(page, loaded):
         shown = wait_for_new_overlay(page, shown)
 
     before = pixels(page, shown)
-    choose(page, "layer", "conv2d")
+    choose(page, "layer", loaded.conv_layers[0])   # its name depends on the models built before
     shown = wait_for_changed_pixels(page, shown, before)
     assert "×" in page.inner_text("#explanation")
 

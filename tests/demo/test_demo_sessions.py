@@ -34,7 +34,8 @@ def _controls(page) -> dict[str, str]:
     return {name: page.input_value(f"#{name} input") for name in ("target", "layer", "method", "colormap")}
 
 
-def test_two_browser_sessions_never_see_each_others_choices_uploads_or_results(browser, server, image_files):
+def test_two_browser_sessions_never_see_each_others_choices_uploads_or_results(browser, server, image_files,
+                                                                                   loaded):
     (context_a, a), (context_b, b) = _student(browser, server), _student(browser, server)
     try:
         shown_a, shown_b = _settled_overlay(a), _settled_overlay(b)
@@ -46,7 +47,7 @@ def test_two_browser_sessions_never_see_each_others_choices_uploads_or_results(b
         shown_a = wait_for_new_overlay(a, shown_a)
         choose(a, "target", "normal")
         shown_a = wait_for_new_overlay(a, shown_a)
-        choose(a, "layer", "conv2d")
+        choose(a, "layer", loaded.conv_layers[0])
         wait_for_new_overlay(a, shown_a)
         shown_a = _settled_overlay(a)
         upload_a = a.get_attribute("#input-image img", "src")
