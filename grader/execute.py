@@ -3,13 +3,13 @@
 nbclient keeps every output of the kernel in the grading worker's memory and
 writes it into the autograded notebook. A student who prints gigabytes would
 fill both. Past ``output_limit`` bytes, :class:`LimitedExecute` drops further
-output, gives the cell where the limit broke an ``OutputLimitExceeded`` error
-(so a test cell scores 0 there, as nbgrader scores any cell with an error) and
-interrupts the kernel, which stops the printing and moves on to the next cell.
+output and gives the cell where the limit broke an ``OutputLimitExceeded`` error
+(so a test cell scores 0 there, as nbgrader scores any cell with an error). A
+cell that goes on printing runs until it ends or hits the cell time limit. The
+kernel is not interrupted: an interrupt sent from here can reach the kernel
+after the cell has ended, and then fail the next cell, which printed nothing.
 """
 from __future__ import annotations
-
-import asyncio
 
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
@@ -48,5 +48,4 @@ class LimitedExecute(Execute):
                    f"/ 出力が上限 {format_size(self.output_limit)} を超えたため、以降の出力を破棄しました")
         outs.append(NotebookNode(output_type="error", ename=ERROR_NAME, evalue=message,
                                  traceback=[f"{ERROR_NAME}: {message}"]))
-        asyncio.ensure_future(self.km.interrupt_kernel())
         return None

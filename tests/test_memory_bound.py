@@ -1,6 +1,7 @@
 """Peak memory of training and explaining stays near the uint8 pixels (child processes, Linux).
 
-Two fresh processes do the same work (``train_or_load`` for one epoch, then
+Two fresh processes do the same work (``train_or_load`` of the deeper CNN, the
+model for large images, for one epoch, then
 ``evaluate``, the CAM engine and deletion/insertion on the test split) on a
 small and on a larger ChestMNIST-layout file of the same image size. The
 small file fills a few batches of every kind, so its peak is the fixed
@@ -40,7 +41,7 @@ before = status("VmRSS")
 with open("/proc/self/clear_refs", "w") as clear:
     clear.write("5")  # the peak counts from here
 if task == "work":
-    trained = el.train_or_load("chestmnist", "simple", size=size, epochs=1, root=root, cache_dir=cache,
+    trained = el.train_or_load("chestmnist", "deeper", size=size, epochs=1, root=root, cache_dir=cache,
                                retrain=True, progress=False)
     model, data = trained.model, trained.dataset
     el.evaluate(model, data.test.images, data.test.labels)

@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:  # the demo package lives at the repository root
 sys.path.insert(0, str(Path(__file__).parent))
 
 from demo_support import CHROMIUM, CHROMIUM_ARGS, DATASET, EPOCHS, MODEL
+from page_steps import open_student_page
 
 
 @pytest.fixture(scope="session")
@@ -136,12 +137,7 @@ def browser():
 @pytest.fixture(scope="session")
 def page(browser, server):
     """One English-locale page for all browser tests, recording every request it makes."""
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 1800})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.requests_seen = []
-    page.on("request", lambda request: page.requests_seen.append(request.url))
-    page.goto(server)
+    context, page = open_student_page(browser, server)
     yield page
     context.close()
 

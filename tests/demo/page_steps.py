@@ -1,10 +1,23 @@
-"""Steps of the browser tests: wait for the overlay, read its pixels, pick from a dropdown."""
+"""Steps of the browser tests: open a student's page, wait for the overlay, read its pixels,
+pick from a dropdown."""
 from __future__ import annotations
 
 import io
 
 import numpy as np
 from PIL import Image
+
+
+def open_student_page(browser, url: str):
+    """(context, page): a new English-locale browser context on ``url``, its page recording
+    every request it makes in ``page.requests_seen``."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 1800})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.requests_seen = []
+    page.on("request", lambda request: page.requests_seen.append(request.url))
+    page.goto(url)
+    return context, page
 
 
 def overlay_src(page) -> str | None:

@@ -7,17 +7,7 @@ behave like one server. (Uploaded models: ``test_demo_uploads.py``.)
 from __future__ import annotations
 
 import numpy as np
-from page_steps import choose, overlay_src, pixels, wait_for_new_overlay
-
-
-def _student(browser, server):
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 1800})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.requests_seen = []
-    page.on("request", lambda request: page.requests_seen.append(request.url))
-    page.goto(server)
-    return context, page
+from page_steps import choose, open_student_page, overlay_src, pixels, wait_for_new_overlay
 
 
 def _settled_overlay(page, quiet_ms: int = 1500) -> str:
@@ -36,7 +26,7 @@ def _controls(page) -> dict[str, str]:
 
 def test_two_browser_sessions_never_see_each_others_choices_uploads_or_results(browser, server, image_files,
                                                                                    loaded):
-    (context_a, a), (context_b, b) = _student(browser, server), _student(browser, server)
+    (context_a, a), (context_b, b) = open_student_page(browser, server), open_student_page(browser, server)
     try:
         shown_a, shown_b = _settled_overlay(a), _settled_overlay(b)
         start = _controls(b)

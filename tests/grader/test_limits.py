@@ -134,19 +134,18 @@ def test_output_budget_cuts_a_flood_of_prints_and_scores_the_cell_as_failed():
     from grader.execute import ERROR_NAME, LimitedExecute
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("print('small')"),
-        nbformat.v4.new_code_cell("import time\nfor i in range(10**6):\n    print('x' * 1000)\n    time.sleep(0.0001)"),
+        nbformat.v4.new_code_cell("for i in range(20_000):\n    print('x' * 1000)"),   # 20 MB
         nbformat.v4.new_code_cell("print('after the flood')\nvalue = 41 + 1"),
         nbformat.v4.new_code_cell("value"),
     ])
-    started = time.monotonic()
     executed, _ = LimitedExecute(output_limit=64 * 1024, timeout=60, kernel_name="python3").preprocess(
         notebook, {"metadata": {"path": "."}})
-    assert time.monotonic() - started < 45                 # interrupted, not run to the end
     flood = executed.cells[1].outputs
     kept = sum(len(o.get("text", "")) for o in flood if o.output_type == "stream")
     assert kept <= 64 * 1024
     assert any(o.output_type == "error" and o.ename == ERROR_NAME for o in flood)
     assert lim.limits_in_cells(executed.cells) == {"output": []}          # no graded cell here
     assert executed.cells[0].outputs[0]["text"] == "small\n"
-    # the kernel lives on: later cells run, their output is dropped
+    # the kernel lives on and only the flood's cell failed: later cells run, their output is dropped
     assert executed.cells[3].outputs == []
+    assert [i for i, cell in enumerate(executed.cells) if any(o.output_type == "error" for o in cell.outputs)] == [1]
