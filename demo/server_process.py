@@ -43,13 +43,16 @@ class RunningServer:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         """Send ``sig`` (SIGTERM, or SIGINT as Ctrl-C does), wait, kill if it hangs; the exit code."""
+        # The whole process group: a wrapper (bwrap) does not pass signals on to the server it runs.
         if self.process.poll() is None:
-            self.process.send_signal(sig)
+            os.killpg(self.process.pid, sig)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)   # what the wrapper left behind
         return self.process.returncode
 
 
@@ -69,7 +72,7 @@ def start_demo(args=(), *, log_path, env: dict | None = None, port: int | None =
         process = subprocess.Popen(
             [*map(str, wrapper), sys.executable, "-m", "demo", "--port", str(port), *map(str, args)], cwd=ROOT,
             env={name: value for name, value in environment.items() if value is not None},
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = RunningServer(f"http://127.0.0.1:{port}/", process, log_path, started, 0.0)
     deadline = time.monotonic() + timeout
     while True:
