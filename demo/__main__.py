@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
+# The kit's texts come with TensorFlow, which may be what was being imported when the signal came.
+STOPPED_WHILE_STARTING = "[demo] 起動を中止しました / stopped while starting."
 DATASET_HELP = "e.g. synthetic-28 or chestmnist-28 (default: chestmnist-28 when present, else synthetic-28)"
 
 
@@ -97,6 +100,16 @@ def main(argv=None) -> None:
             auth = authenticator(read_auth_file(args.auth_file))
         except AuthFileError as error:
             sys.exit(f"[demo] {error}")
+    # Until the page is served, SIGTERM stops the start-up as Ctrl-C does, without a traceback.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        serve(args, auth)
+    except KeyboardInterrupt:
+        print(STOPPED_WHILE_STARTING, flush=True)
+
+
+def serve(args: argparse.Namespace, auth) -> None:
+    """Load the model, serve the page, block until Ctrl-C or SIGTERM."""
     quiet_logging()
     # The library first: it imports TensorFlow without its start-up noise. Then the process
     # settings, which must precede Gradio's import, and only then the explorer (Gradio).
@@ -107,7 +120,7 @@ def main(argv=None) -> None:
     from exercise_logic.explorer.lab_handlers import ShortcutLabs
     from exercise_logic.explorer.model_store import ModelStore
     from exercise_logic.explorer.output_files import OutputFiles
-    from exercise_logic.explorer.serving import serve_until_stopped
+    from exercise_logic.explorer.serving import serve_until_stopped, stop_signals
     from exercise_logic.explorer.sources import KitModels
     from exercise_logic.explorer.texts import t
 
@@ -125,11 +138,12 @@ def main(argv=None) -> None:
     queue = class_preset(args.class_size) if args.class_size else QueueSettings()
     demo = build_app(models, OutputFiles(workdir / "out"), lang=args.lang,
                      labs=ShortcutLabs(store.seed, store.cache_dir), lab_epochs=args.epochs, queue=queue)
-    demo.launch(**launch_options(workdir, host=args.host, port=args.port, share=args.share,
-                                 root_path=args.root_path, auth=auth),
-                prevent_thread_lock=True)
-    print(t("server_started", lang, url=demo.share_url or demo.local_url), flush=True)
-    serve_until_stopped(demo, lang)
+    with stop_signals() as stop:
+        demo.launch(**launch_options(workdir, host=args.host, port=args.port, share=args.share,
+                                     root_path=args.root_path, auth=auth),
+                    prevent_thread_lock=True)
+        print(t("server_started", lang, url=demo.share_url or demo.local_url), flush=True)
+        serve_until_stopped(demo, stop, lang)
 
 
 if __name__ == "__main__":

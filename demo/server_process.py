@@ -41,6 +41,21 @@ class RunningServer:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
+    def wait_until_ready(self, timeout: float = 180.0) -> None:
+        """Return once ``/gradio_api/info`` answers; :class:`ServerFailed` if it exits or stays silent."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise ServerFailed(f"the app exited with code {self.process.returncode}:\n{self.log()[-3000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "gradio_api/info", timeout=2).status_code in (200, 401):
+                    self.ready_after = time.perf_counter() - self.started
+                    return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ServerFailed(f"the app did not answer within {timeout:.0f} s:\n{self.log()[-3000:]}")
+            time.sleep(0.1)
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         """Send ``sig`` (SIGTERM, or SIGINT as Ctrl-C does), wait, kill if it hangs; the exit code."""
         # The whole process group: a wrapper (bwrap) does not pass signals on to the server it runs.
@@ -57,9 +72,9 @@ class RunningServer:
 
 
 def start_demo(args=(), *, log_path, env: dict | None = None, port: int | None = None,
-               timeout: float = 180.0, wrapper=()) -> RunningServer:
+               timeout: float = 180.0, wrapper=(), wait: bool = True) -> RunningServer:
     """Start ``python -m demo --port PORT *args`` and wait until ``/gradio_api/info`` answers
-    (200, or 401 when the server asks for a login).
+    (200, or 401 when the server asks for a login); ``wait=False`` returns at once.
 
     ``env`` adds variables to this process's environment; a value of None removes one.
     ``wrapper`` is a command that runs it (e.g. ``["bwrap", ...]`` for a read-only folder).
@@ -74,18 +89,9 @@ def start_demo(args=(), *, log_path, env: dict | None = None, port: int | None =
             env={name: value for name, value in environment.items() if value is not None},
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = RunningServer(f"http://127.0.0.1:{port}/", process, log_path, started, 0.0)
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise ServerFailed(f"the app exited with code {process.returncode}:\n{server.log()[-3000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(server.url + "gradio_api/info", timeout=2).status_code in (200, 401):
-                server.ready_after = time.perf_counter() - started
-                return server
-        if time.monotonic() > deadline:
-            server.stop()
-            raise ServerFailed(f"the app did not answer within {timeout:.0f} s:\n{server.log()[-3000:]}")
-        time.sleep(0.1)
+    if wait:
+        server.wait_until_ready(timeout)
+    return server
 
 
 @contextlib.contextmanager

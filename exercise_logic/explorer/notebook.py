@@ -7,6 +7,7 @@ Ctrl-C. Gradio is imported only when this is called.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -88,17 +89,19 @@ def explore(model, images, labels=None, masks=None, class_names=None, lang=None,
 
     from .app import build_app, launch_options
     from .output_files import OutputFiles
-    from .serving import serve_until_stopped
+    from .serving import serve_until_stopped, stop_signals
     from .sources import OwnModel
 
     in_notebook = _in_notebook()
     demo = build_app(OwnModel(loaded), OutputFiles(workdir / "out"), lang=lang or "auto")
     options = {**launch_options(workdir, host=host, port=port), "quiet": in_notebook}
-    demo.launch(**options, inline=in_notebook if inline is None else inline, prevent_thread_lock=True)
-    if not in_notebook:
-        print(t("server_started", lang or "ja", url=demo.local_url), flush=True)
-    if block if block is not None else not in_notebook:
-        serve_until_stopped(demo, lang or "ja")
+    block = not in_notebook if block is None else block
+    with stop_signals() if block else contextlib.nullcontext() as stop:
+        demo.launch(**options, inline=in_notebook if inline is None else inline, prevent_thread_lock=True)
+        if not in_notebook:
+            print(t("server_started", lang or "ja", url=demo.local_url), flush=True)
+        if block:
+            serve_until_stopped(demo, stop, lang or "ja")
     return demo
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 import signal
+import time
+from pathlib import Path
 
 import pytest
 from demo_support import DATASET, EPOCHS
@@ -29,4 +31,45 @@ def test_start_up_shows_only_the_kits_lines_and_a_signal_stops_it_quietly(demo_d
     assert lines[0].startswith("[demo] Grad-CAM explorer: http://127.0.0.1:") and lines[-1] == "[demo] stopped."
     for noise in ("absl", "Traceback", "Exception ignored", "SystemExit", "oneDNN", "Keyboard"):
         assert noise not in output, output
+    assert not list(tmp_path.glob("run-*")), "the app's temporary folder is removed when it stops"
+
+
+def _has_own_handler(pid: int, sig: int) -> bool:
+    """Whether the process catches ``sig`` (Linux: the SigCgt mask in /proc/PID/status)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(mask, 16) >> (sig - 1) & 1)
+
+
+def _stop_when(server, ready, sig, timeout=120.0) -> int:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert server.process.poll() is None, server.log()
+        assert time.monotonic() < deadline, "the moment to send the signal never came:\n" + server.log()
+        time.sleep(0.02)
+    return server.stop(sig)
+
+
+@pytest.mark.parametrize("moment, stop", [("importing", signal.SIGTERM), ("launching", signal.SIGTERM),
+                                          ("launching", signal.SIGINT)])
+def test_a_signal_while_it_starts_stops_it_quietly(demo_dirs, tmp_path, moment, stop):
+    """A signal before the page is served (the moment a service manager may send it) loses nothing:
+    exit code 0, no traceback, the last line says it stopped."""
+    from demo.__main__ import STOPPED_WHILE_STARTING
+    from demo.server_process import start_demo
+    env = {"EXERCISE_LOGIC_CACHE": str(tmp_path / "cache"),   # nothing cached: "not trained yet", then launch
+           "MEDMNIST_ROOT": str(demo_dirs["medmnist"])}
+    server = start_demo(["--epochs", EPOCHS, "--dataset", DATASET, "--workdir", tmp_path, "--lang", "en"],
+                        log_path=tmp_path / "terminal.log", env=env, wait=False)
+    if moment == "importing":    # the kit's handler is in place; TensorFlow is still being imported
+        code = _stop_when(server, lambda: _has_own_handler(server.process.pid, signal.SIGTERM), stop)
+    else:                        # the line before the app is built and launched
+        code = _stop_when(server, lambda: "not trained yet" in server.log(), stop)
+    output = server.log()
+    assert code == 0, output
+    assert "Traceback" not in output and "Exception ignored" not in output, output
+    last = output.strip().splitlines()[-1]
+    assert last in (STOPPED_WHILE_STARTING, "[demo] stopped."), output
+    if moment == "importing":
+        assert last == STOPPED_WHILE_STARTING and "not trained yet" not in output, output
     assert not list(tmp_path.glob("run-*")), "the app's temporary folder is removed when it stops"
