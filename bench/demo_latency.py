@@ -5,7 +5,9 @@ first if missing) and measures:
 
 1. cold start: process start -> first answered ``explain`` request;
 2. 100 sequential requests over the raw HTTP API (POST
-   ``/gradio_api/call/explain``, then read the event stream): p50 / p95;
+   ``/gradio_api/call/explain``, then read the event stream): p50 / p95; the
+   server computes an identical request once, so also 20 requests with a new
+   setting each (computed every time);
 3. concurrent clients (20, or a class: ``--clients 100``) x 10 requests, each
    downloading and fully decoding its overlay PNG: errors, truncated images,
    p50 / p95 (target: 1 s for 20 clients, 2 s for more), and the CPU time the
@@ -68,14 +70,15 @@ def upload(http: httpx.Client, base: str, path: Path) -> str:
         return http.post(f"{base}gradio_api/upload", files={"files": handle}).json()[0]
 
 
-def call_explain(http: httpx.Client, base: str, uploaded: str, layer: str, session: str) -> dict:
+def call_explain(http: httpx.Client, base: str, uploaded: str, layer: str, session: str,
+                 opacity: float = 0.4) -> dict:
     """One raw API call: POST, then read the event stream to its end. Returns the overlay FileData.
 
     ``session`` is the client's session hash: like a student's browser tab, each
     client keeps one Gradio session for all its requests.
     """
     payload = {"data": [{"path": uploaded, "meta": {"_type": "gradio.FileData"}},
-                        "predicted", layer, "gradcam", 0.4], "session_hash": session}
+                        "predicted", layer, "gradcam", opacity], "session_hash": session}
     response = http.post(f"{base}gradio_api/call/explain", json=payload)
     response.raise_for_status()
     stream = http.get(f"{base}gradio_api/call/explain/{response.json()['event_id']}").text
@@ -167,6 +170,12 @@ def run(args, scratch: Path) -> None:
             begin = time.perf_counter()
             call_explain(http, base, uploaded, layer, session)
             sequential.append(time.perf_counter() - begin)
+        # The server computes an identical request once: a new setting each time is never cached.
+        uncached = []
+        for number in range(20):
+            begin = time.perf_counter()
+            call_explain(http, base, uploaded, layer, session, opacity=0.5 + number / 100)
+            uncached.append(time.perf_counter() - begin)
         with_download = []
         for _ in range(20):
             begin = time.perf_counter()
@@ -247,6 +256,7 @@ def run(args, scratch: Path) -> None:
     print(f"    engine.explain, same image:           {percentiles(engine_times)}")
     print(f"    whole handler (read, explain, PNG):    {percentiles(handler_times)}")
     print(f"    raw API + overlay download:            {percentiles(with_download)}")
+    print(f"    raw API, a new setting each time (computed, not cached): {percentiles(uncached)}")
     print(f"concurrent {args.clients} clients x {args.per_client}: {percentiles(latencies) if latencies else '-'}")
     print(f"    errors {len(errors)}/{total}, truncated or invalid PNGs {truncated[0]}/{total}, "
           f"{total / concurrent_wall:.1f} requests/s over {concurrent_wall:.1f} s")
