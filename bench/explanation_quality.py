@@ -44,6 +44,7 @@ import exercise_logic as el  # noqa: E402
 from exercise_logic.explain.localisation import energy_in_mask, pointing_game, standard_tolerance  # noqa: E402
 from exercise_logic.data.datasets import ABNORMAL  # noqa: E402
 from exercise_logic.explain.scorecard import method_scorecard, true_positives  # noqa: E402
+from synthetic_difficulty import AUC_BAND  # noqa: E402 (bench/)
 
 
 def deeper_gradcam_over_seeds(seeds, epochs):
@@ -140,6 +141,10 @@ def print_sizes(rows, seeds, epochs, n_train, n_test):
               f"{average['random_pointing']:.3f} / {average['random_energy']:.3f} |")
     rising = all(later >= earlier for earlier, later in zip(means, means[1:]))
     print(f"\n- pointing game rises with size: {'yes' if rising else 'NO'} ({' -> '.join(f'{m:.3f}' for m in means)})")
+    aucs = [float(np.mean([row["auc"] for row in rows if row["size"] == size])) for size in sizes]
+    print(f"- test ROC-AUC in the synthetic set's difficulty band {AUC_BAND[0]}-{AUC_BAND[1]}: "
+          + ", ".join(f"{size} px {auc:.3f} {'ok' if AUC_BAND[0] <= auc <= AUC_BAND[1] else 'OUTSIDE'}"
+                      for size, auc in zip(sizes, aucs)))
     for size, value in zip(sizes, means):
         if size >= 128:
             print(f"- {size} px: mean pointing game {value:.3f} (target >= 0.9): {'met' if value >= 0.9 else 'MISSED'}")
