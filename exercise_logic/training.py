@@ -25,7 +25,7 @@ from .evaluation import evaluate
 from .models import build_model
 from .streaming import ImageBatches, scaled_batch_size
 
-CACHE_FORMAT = 3  # bump when models or training change in a way old files must not be reused
+CACHE_FORMAT = 4  # bump when models or training change in a way old files must not be reused
 # (3: images streamed in batches, in an order drawn from the seed; the deeper CNN's stem at >= 128 px)
 
 #: Default training batch per model type: the lecture's 128 for its CNN; the
