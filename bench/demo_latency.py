@@ -5,10 +5,21 @@ first if missing) and measures:
 
 1. cold start: process start -> first answered ``explain`` request;
 2. 100 sequential requests over the raw HTTP API (POST
-   ``/gradio_api/call/explain``, then read the event stream): p50 / p95;
+   ``/gradio_api/call/explain``, then read the event stream): p50 / p95; the
+   server computes an identical request once, so also 20 requests with a new
+   setting each (computed every time);
 3. concurrent clients (20, or a class: ``--clients 100``) x 10 requests, each
    downloading and fully decoding its overlay PNG: errors, truncated images,
-   p50 / p95 (target: 1 s for 20 clients, 2 s for more).
+   p50 / p95 (target: 1 s for 20 clients, 2 s for more), and the CPU time the
+   server process and the clients took meanwhile.
+
+What runs where: the server is its own process; the clients are threads of
+this process, on the same cores (in class, the students' browsers run on
+their own machines). Each client stands for one student's browser tab: it
+keeps one Gradio session (``session_hash``) for all its requests, sends the
+same image as the others (a gallery sample the whole class clicks), and does
+the full HTTP work of a request: POST the call, read its event stream to the
+end, download the overlay and decode it completely.
 
 Beside each figure it prints what the engine itself takes for the same call,
 in this process (``cam_engine(...).explain`` on the same image, and the whole
@@ -27,6 +38,7 @@ import argparse
 import io
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -58,10 +70,15 @@ def upload(http: httpx.Client, base: str, path: Path) -> str:
         return http.post(f"{base}gradio_api/upload", files={"files": handle}).json()[0]
 
 
-def call_explain(http: httpx.Client, base: str, uploaded: str, layer: str) -> dict:
-    """One raw API call: POST, then read the event stream to its end. Returns the overlay FileData."""
+def call_explain(http: httpx.Client, base: str, uploaded: str, layer: str, session: str,
+                 opacity: float = 0.4) -> dict:
+    """One raw API call: POST, then read the event stream to its end. Returns the overlay FileData.
+
+    ``session`` is the client's session hash: like a student's browser tab, each
+    client keeps one Gradio session for all its requests.
+    """
     payload = {"data": [{"path": uploaded, "meta": {"_type": "gradio.FileData"}},
-                        "predicted", layer, "gradcam", 0.4]}
+                        "predicted", layer, "gradcam", opacity], "session_hash": session}
     response = http.post(f"{base}gradio_api/call/explain", json=payload)
     response.raise_for_status()
     stream = http.get(f"{base}gradio_api/call/explain/{response.json()['event_id']}").text
@@ -78,6 +95,17 @@ def complete_png(body: bytes) -> bool:
             return image.format == "PNG" and image.size == (224, 224)
     except Exception:  # noqa: BLE001 - a truncated or empty file
         return False
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def main() -> None:
@@ -127,25 +155,31 @@ def run(args, scratch: Path) -> None:
                          "--workdir", scratch / "work", *preset], log_path=scratch / "server.log")
     base, ready = server.url, server.ready_after
     try:
-        http = httpx.Client(timeout=60)
+        http, session = httpx.Client(timeout=60), secrets.token_hex(8)
         uploaded = upload(http, base, image_path)
-        call_explain(http, base, uploaded, layer)
+        call_explain(http, base, uploaded, layer, session)
         first_answer = time.perf_counter() - server.started
 
         # -- 2. sequential raw API --------------------------------------------------
         # Steady state: the app traces its other CAM methods in the background after start.
         time.sleep(args.settle)
         for _ in range(5):
-            call_explain(http, base, uploaded, layer)
+            call_explain(http, base, uploaded, layer, session)
         sequential = []
         for _ in range(args.requests):
             begin = time.perf_counter()
-            call_explain(http, base, uploaded, layer)
+            call_explain(http, base, uploaded, layer, session)
             sequential.append(time.perf_counter() - begin)
+        # The server computes an identical request once: a new setting each time is never cached.
+        uncached = []
+        for number in range(20):
+            begin = time.perf_counter()
+            call_explain(http, base, uploaded, layer, session, opacity=0.5 + number / 100)
+            uncached.append(time.perf_counter() - begin)
         with_download = []
         for _ in range(20):
             begin = time.perf_counter()
-            overlay = call_explain(http, base, uploaded, layer)
+            overlay = call_explain(http, base, uploaded, layer, session)
             http.get(overlay["url"]).raise_for_status()
             with_download.append(time.perf_counter() - begin)
 
@@ -154,11 +188,12 @@ def run(args, scratch: Path) -> None:
         lock = threading.Lock()
 
         def client_loop():
+            session = secrets.token_hex(8)  # one student's browser tab
             with httpx.Client(timeout=120) as own:
                 for _ in range(args.per_client):
                     begin = time.perf_counter()
                     try:
-                        overlay = call_explain(own, base, uploaded, layer)
+                        overlay = call_explain(own, base, uploaded, layer, session)
                         body = own.get(overlay["url"]).content
                         ok = complete_png(body)
                     except Exception as error:  # noqa: BLE001
@@ -169,13 +204,17 @@ def run(args, scratch: Path) -> None:
                         latencies.append(time.perf_counter() - begin)
                         truncated[0] += not ok
 
+        print(f"[bench] {args.clients} concurrent clients x {args.per_client} requests", flush=True)
         threads = [threading.Thread(target=client_loop) for _ in range(args.clients)]
         begin = time.perf_counter()
+        server_cpu, client_cpu = process_cpu_seconds(server.process.pid), own_cpu_seconds()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         concurrent_wall = time.perf_counter() - begin
+        server_cpu = process_cpu_seconds(server.process.pid) - server_cpu
+        client_cpu = own_cpu_seconds() - client_cpu
         http.close()
     finally:
         server.stop()
@@ -217,10 +256,14 @@ def run(args, scratch: Path) -> None:
     print(f"    engine.explain, same image:           {percentiles(engine_times)}")
     print(f"    whole handler (read, explain, PNG):    {percentiles(handler_times)}")
     print(f"    raw API + overlay download:            {percentiles(with_download)}")
+    print(f"    raw API, a new setting each time (computed, not cached): {percentiles(uncached)}")
     print(f"concurrent {args.clients} clients x {args.per_client}: {percentiles(latencies) if latencies else '-'}")
     print(f"    errors {len(errors)}/{total}, truncated or invalid PNGs {truncated[0]}/{total}, "
           f"{total / concurrent_wall:.1f} requests/s over {concurrent_wall:.1f} s")
     print(f"    engine.explain for the same call:     {percentiles(engine_times)}")
+    print(f"    CPU during this phase: server {server_cpu:.1f} s ({1000 * server_cpu / total:.1f} ms/request), "
+          f"clients {client_cpu:.1f} s ({1000 * client_cpu / total:.1f} ms/request), "
+          f"of {os.cpu_count() * concurrent_wall:.1f} CPU-s available")
     if errors:
         print("    first errors:", *errors[:3], sep="\n      ")
     # A small group (20) should wait under a second, a whole class (100) under two.

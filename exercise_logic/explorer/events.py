@@ -16,6 +16,7 @@ import gradio as gr
 from ..explain import COUNTERFACTUAL_METHODS
 from . import handlers as h
 from . import lab_handlers as lab
+from .compute_once import ComputeOnce
 from .errors import user_error
 from .layout import TextTable
 from .model_store import DEFAULT_METHOD, PREDICTED, UPLOADED
@@ -28,6 +29,7 @@ QUIET = {**PRIVATE, "show_progress": "hidden", "trigger_mode": "always_last"}
 # Lab tabs: one heavy job (randomisation, training) at a time, the explorer keeps its slots.
 HEAVY = {**PRIVATE, "concurrency_id": "lab", "concurrency_limit": 1}
 
+API_RESULTS_KEPT = 256     # explain-API answers kept (a PNG of ~50 kB each)
 API_DESCRIPTION = (
     "Grad-CAM の説明 / Explain an image: (image, target='predicted', layer=last conv layer, "
     "method='gradcam', opacity=0.4) -> (class probabilities, overlay PNG). "
@@ -271,6 +273,7 @@ def wire_api(page: Page, models, outputs, fixed_lang, start_lang) -> None:
     defaults are the API's (the predicted class), not the page's current choices.
     """
     start = models.start_model()
+    results = ComputeOnce(keep=API_RESULTS_KEPT)
     defaults = [gr.Textbox(PREDICTED, visible=False), gr.Textbox(start.default_layer if start else None,
                                                                  visible=False),
                 gr.Textbox(DEFAULT_METHOD, visible=False), gr.Number(0.4, visible=False)]
@@ -279,7 +282,8 @@ def wire_api(page: Page, models, outputs, fixed_lang, start_lang) -> None:
                     request: gr.Request = None):
         header = request.headers.get("accept-language") if request is not None else None
         lang = fixed_lang or lang_from_header(header, start_lang)
-        return h.explain_api(models.api_model(lang), outputs, image, target, layer, method, opacity, lang)
+        return h.explain_api(models.api_model(lang), outputs, image, target, layer, method, opacity, lang,
+                             results)
 
     gr.Button(visible=False).click(explain_api, [page.explorer.image] + defaults,
                                    [page.explorer.label, page.explorer.overlay], api_name="explain",

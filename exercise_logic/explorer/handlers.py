@@ -11,6 +11,7 @@ the user's language, anything else is logged and reported briefly.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,9 +20,10 @@ from ..data.image_files import ImageInputError, preprocess_image
 from ..evaluation import probabilities_from_logits
 from ..explain import COUNTERFACTUAL_METHODS, PIXEL_METHODS, blank_maps, cam_engine, pointing_game
 from ..rendering import enlarge, explanation_pictures, overlay, resize_heatmap
+from .compute_once import ComputeOnce
 from .errors import friendly, user_error
 from .model_store import DEFAULT_METHOD, DISPLAY_SIZE, PREDICTED, ExplorerModel
-from .output_files import OutputFiles
+from .output_files import OutputFiles, png_bytes
 from .parsing import (parse_colormap, parse_counterfactual, parse_layer, parse_method,
                       parse_opacity, parse_target)
 from .texts import normalise_lang, t
@@ -153,19 +155,43 @@ def view(loaded: ExplorerModel, outputs: OutputFiles, image_path, sample_index, 
                 lesion_text(loaded, result.heatmaps[0], mask, sample_index is not None, lang), note, offer)
 
 
+def file_digest(path) -> str | None:
+    """SHA-256 of a file's bytes, or None when it cannot be read (the handler then says why)."""
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
 @friendly
 def explain_api(loaded: ExplorerModel, outputs: OutputFiles, image_path, target=PREDICTED, layer=None,
-                method=DEFAULT_METHOD, opacity=0.4, lang="ja"):
-    """The ``explain`` API: (label probabilities, overlay PNG path) for an uploaded image."""
+                method=DEFAULT_METHOD, opacity=0.4, lang="ja", results: ComputeOnce | None = None):
+    """The ``explain`` API: (label probabilities, overlay PNG path) for an uploaded image.
+
+    ``results`` caches answers by model, image bytes and settings: a class
+    sending the same gallery image gets it computed once. Every caller still
+    gets a file of their own.
+    """
     lang = normalise_lang(lang)
     if not image_path:
         raise user_error(t("err_no_image", lang))
-    image = read_upload(loaded, image_path, lang)
-    result = explain(loaded, image, parse_target(loaded, target, lang),
-                     parse_layer(loaded, layer, lang), parse_method(method, lang))
-    # Only the overlay: the blend of the enlarged image (the other two pictures are not drawn).
-    picture = overlay(enlarge(image, DISPLAY_SIZE), result.heatmaps[0], "jet", parse_opacity(opacity, lang))
-    return label_value(loaded, result.probabilities[0], lang), outputs.write(picture)
+    settings = (parse_target(loaded, target, lang), parse_layer(loaded, layer, lang), parse_method(method, lang),
+                parse_opacity(opacity, lang))
+
+    def compute():
+        image = read_upload(loaded, image_path, lang)
+        result = explain(loaded, image, *settings[:3])
+        # Only the overlay: the blend of the enlarged image (the other two pictures are not drawn).
+        picture = overlay(enlarge(image, DISPLAY_SIZE), result.heatmaps[0], "jet", settings[3])
+        return label_value(loaded, result.probabilities[0], lang), png_bytes(picture)
+
+    digest = file_digest(image_path) if results is not None else None
+    if digest is None:
+        label, picture = compute()
+    else:
+        label, picture = results.get((loaded.key, digest, *settings, lang), compute)
+    return dict(label), outputs.write_png(picture)
 
 
 @friendly

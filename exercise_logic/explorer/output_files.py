@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 import time
@@ -28,9 +29,14 @@ class OutputFiles:
         self._last_sweep = time.monotonic()
 
     def write(self, array) -> str:
+        """A new PNG file of ``array`` (H, W, 3) uint8; its path."""
+        return self.write_png(png_bytes(array))
+
+    def write_png(self, data: bytes) -> str:
+        """A new file holding the PNG ``data`` (e.g. a cached result); its path."""
         handle, path = tempfile.mkstemp(prefix="cam-", suffix=".png", dir=self.folder)
         with os.fdopen(handle, "wb") as out:
-            Image.fromarray(np.asarray(array, np.uint8)).save(out, format="PNG", compress_level=1)
+            out.write(data)
         self._maybe_sweep()
         return path
 
@@ -44,6 +50,13 @@ class OutputFiles:
             with contextlib.suppress(FileNotFoundError):  # another thread may sweep too
                 if entry.stat().st_mtime < limit:
                     os.remove(entry.path)
+
+
+def png_bytes(array) -> bytes:
+    """``array`` (H, W, 3) uint8 as a fast-compressed PNG."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(array, np.uint8)).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
 
 
 def save_png_atomically(array, path) -> None:

@@ -11,6 +11,7 @@ import exercise_logic as el
 from demo.__main__ import parse_args
 from exercise_logic.explorer import handlers as h
 from exercise_logic.explorer.app import launch_options
+from exercise_logic.explorer.compute_once import ComputeOnce
 from exercise_logic.explorer.model_store import ModelStore
 from exercise_logic.explorer.parsing import method_choices, parse_layer, parse_target, target_choices
 from exercise_logic.explorer.texts import TEXT, lang_from_header, t
@@ -65,6 +66,35 @@ def test_awkward_uploads_are_explained(loaded, outputs, image_files, name):
     label, overlay = h.explain_api(loaded, outputs, str(image_files[name]))
     assert sum(label.values()) == pytest.approx(1.0)
     assert _pixels(overlay).shape == (224, 224, 3)
+
+
+def test_the_api_computes_an_identical_request_once(loaded, outputs, image_files, tmp_path, monkeypatch):
+    computed = []
+    real_explain = h.explain
+    monkeypatch.setattr(h, "explain", lambda *args, **kwargs: computed.append(args) or real_explain(*args, **kwargs))
+    results = ComputeOnce(keep=8)
+    sample = image_files["sample.png"]
+    same_bytes = tmp_path / "renamed.png"
+    same_bytes.write_bytes(sample.read_bytes())
+
+    def answer(path=sample, lang="en", **settings):
+        return h.explain_api(loaded, outputs, str(path), lang=lang, results=results, **settings)
+
+    label, overlay = answer()
+    again_label, again = answer(same_bytes)          # a class sending the same gallery image
+    assert len(computed) == 1
+    assert again_label == label and again != overlay  # each caller gets a file of their own
+    np.testing.assert_array_equal(_pixels(again), _pixels(overlay))
+    uncached_label, uncached = h.explain_api(loaded, outputs, str(sample), lang="en")
+    assert uncached_label == label
+    np.testing.assert_array_equal(_pixels(uncached), _pixels(overlay))
+    assert len(computed) == 2
+
+    # Another image, setting or language is computed anew.
+    answer(image_files["rgba.png"])
+    denser = answer(opacity=0.9)[1]
+    assert set(answer(lang="ja")[0]) == {"正常", "異常"}
+    assert len(computed) == 5 and not np.array_equal(_pixels(denser), _pixels(overlay))
 
 
 def test_uploads_are_preprocessed_like_the_training_data(loaded, image_files):
