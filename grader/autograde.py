@@ -168,11 +168,18 @@ def autograde(course: Path, *, workers: int | None = None, limits: Limits | None
         return _run_pool(course, jobs, workers, limits, cell_timeout, progress)
 
 
+def kernel_threads(workers: int) -> dict:
+    """Thread settings for each of ``workers`` concurrent kernels: the cores shared out among them.
+
+    Oversubscribed cores (every kernel's TensorFlow using all of them) make a parallel run slower.
+    """
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    return {"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1"}
+
+
 def worker_env(workers: int, limits: Limits, cell_timeout: int | None = None) -> dict:
     """The environment of the grading workers, which their kernels and cross-checks inherit unsandboxed."""
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
-    env = dict(tool_env(), OMP_NUM_THREADS=threads, TF_NUM_INTRAOP_THREADS=threads,
-               TF_NUM_INTEROP_THREADS="1", GRADER_LIMITS=limits.to_env(), **STUDENT_ENV)
+    env = dict(tool_env(), **kernel_threads(workers), GRADER_LIMITS=limits.to_env(), **STUDENT_ENV)
     if cell_timeout:
         env["GRADER_CELL_TIMEOUT"] = str(cell_timeout)
     return env
