@@ -136,10 +136,7 @@ def serve(args: argparse.Namespace, auth) -> None:
         print(t("not_trained_yet", lang, model=f"{dataset}/{args.model}"), flush=True)
     models = KitModels(store, dataset, args.model)
     queue = class_preset(args.class_size) if args.class_size else QueueSettings()
-    # Pictures are written inside Gradio's cache, which serves them as they are: elsewhere it
-    # would hash and copy every one of them on the server's event loop.
-    outputs = OutputFiles(workdir / "gradio" / "out")
-    demo = build_app(models, outputs, lang=args.lang,
+    demo = build_app(models, OutputFiles(environment.pictures_folder(workdir)), lang=args.lang,
                      labs=ShortcutLabs(store.seed, store.cache_dir), lab_epochs=args.epochs, queue=queue)
     with stop_signals() as stop:
         demo.launch(**launch_options(workdir, host=args.host, port=args.port, share=args.share,

@@ -46,7 +46,7 @@ def prepare(workdir: str | os.PathLike | None = None, *, cleanup: bool = True) -
     base = Path(workdir) if workdir is not None else default_base_dir()
     base.mkdir(parents=True, exist_ok=True)
     run = Path(tempfile.mkdtemp(prefix="run-", dir=base))
-    for sub in ("gradio", "tmp", "out", "samples"):
+    for sub in ("gradio", "tmp", "samples"):
         (run / sub).mkdir()
     os.environ["GRADIO_TEMP_DIR"] = str(run / "gradio")
     os.environ["TMPDIR"] = str(run / "tmp")
@@ -54,3 +54,9 @@ def prepare(workdir: str | os.PathLike | None = None, *, cleanup: bool = True) -
     if cleanup:
         atexit.register(shutil.rmtree, run, ignore_errors=True)
     return run
+
+
+def pictures_folder(run: Path) -> Path:
+    """Where the app writes its pictures, for a ``run`` folder from :func:`prepare`: inside Gradio's
+    cache, which Gradio serves as they are (a file elsewhere is hashed and copied into it on every answer)."""
+    return run / "gradio" / "out"
