@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
+import os
 import signal
 import sys
 
@@ -88,7 +90,8 @@ def quiet_logging() -> None:
         logging.getLogger(noisy).setLevel(level)
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> bool | None:
+    """Run the launcher; True when a signal stopped it while it started."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["hash-password"]:
         return hash_password_command(argv[1:])
@@ -106,6 +109,20 @@ def main(argv=None) -> None:
         serve(args, auth)
     except KeyboardInterrupt:
         print(STOPPED_WHILE_STARTING, flush=True)
+        return True
+    return False
+
+
+def exit_after_early_stop() -> None:
+    """End the process with code 0 after a signal during start-up.
+
+    An interrupt that passed through native code on its way (TensorFlow's or
+    Gradio's imports) can leave CPython marked as interrupted even though it was
+    handled, and the process would then end with -SIGINT (seen once in a few runs).
+    """
+    atexit._run_exitfuncs()   # the run folder is removed as on a normal exit
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def serve(args: argparse.Namespace, auth) -> None:
@@ -147,4 +164,5 @@ def serve(args: argparse.Namespace, auth) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if main():
+        exit_after_early_stop()
