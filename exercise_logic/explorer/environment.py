@@ -20,6 +20,10 @@ OFFLINE_ENV = {
     "GRADIO_RUN_HISTORY": "False",
     "TF_CPP_MIN_LOG_LEVEL": "2",
 }
+# After every event Gradio's queue rebuilds a pandas summary of its last 10,000
+# events for a monitoring page the app never enables: a tenth of a busy
+# server's CPU, growing with the events served. Rebuild it after 2**62 events.
+QUEUE_ENV = {"GRADIO_ANALYTICS_CACHE_FREQUENCY": str(2**62)}
 
 
 def default_base_dir() -> Path:
@@ -28,21 +32,23 @@ def default_base_dir() -> Path:
     return Path(cache) / "demo-tmp"
 
 
-def stay_offline() -> None:
-    """Set the variables that keep Gradio and huggingface_hub from calling out (before importing them)."""
-    for name, value in OFFLINE_ENV.items():
-        os.environ[name] = value
+def set_app_variables() -> None:
+    """Keep Gradio and huggingface_hub from calling out and Gradio's queue lean.
+
+    Call it before importing them (they read some variables at import time).
+    """
+    os.environ.update({**OFFLINE_ENV, **QUEUE_ENV})
 
 
 def prepare(workdir: str | os.PathLike | None = None, *, cleanup: bool = True) -> Path:
-    """Set the offline variables and give this process its own temporary folder.
+    """Set the app's variables and give this process its own temporary folder.
 
     Gradio's cache (``GRADIO_TEMP_DIR``), Python's and TensorFlow's temporary
     files (``TMPDIR``: autograph writes generated code there) all go into a
     fresh ``run-*`` folder under ``workdir`` (default :func:`default_base_dir`),
     removed when the process exits. Returns that folder.
     """
-    stay_offline()
+    set_app_variables()
     base = Path(workdir) if workdir is not None else default_base_dir()
     base.mkdir(parents=True, exist_ok=True)
     run = Path(tempfile.mkdtemp(prefix="run-", dir=base))

@@ -79,7 +79,7 @@ def explore(model, images, labels=None, masks=None, class_names=None, lang=None,
         print("\n".join(t("explore_off", code, switch=SWITCH) for code in ([lang] if lang else ["ja", "en"])),
               flush=True)
         return None
-    environment.stay_offline()  # before Gradio is imported
+    environment.set_app_variables()  # before Gradio is imported
     try:
         import gradio  # noqa: F401
     except ImportError as error:
