@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import io
-import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
+from demo_support import raw_explain, upload
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
@@ -50,24 +50,11 @@ def test_bad_upload_is_refused_clearly_and_the_server_keeps_serving(client, imag
     assert "Traceback" not in (demo_dirs["server"] / "server.log").read_text(errors="replace")
 
 
-def _raw_explain(http: httpx.Client, base: str, uploaded: str) -> tuple[str, bytes]:
-    """POST /gradio_api/call/explain, read the event stream, download the overlay: (its path, its bytes)."""
-    payload = {"data": [{"path": uploaded, "meta": {"_type": "gradio.FileData"}},
-                        "predicted", "last_conv_layer", "gradcam", 0.4]}
-    event = http.post(f"{base}gradio_api/call/explain", json=payload).json()["event_id"]
-    stream = http.get(f"{base}gradio_api/call/explain/{event}").text
-    lines = stream.splitlines()
-    assert "event: complete" in lines, stream[:500]
-    result = json.loads(lines[lines.index("event: complete") + 1][len("data: "):])
-    return result[1]["path"], http.get(result[1]["url"]).content
-
-
 def test_identical_concurrent_requests_get_complete_pngs(server, image_files):
     with httpx.Client(timeout=60) as http:
-        with open(image_files["sample.png"], "rb") as handle:
-            uploaded = http.post(f"{server}gradio_api/upload", files={"files": handle}).json()[0]
+        uploaded = upload(http, server, image_files["sample.png"])
         with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda _: _raw_explain(http, server, uploaded), range(24)))
+            answers = list(pool.map(lambda _: raw_explain(http, server, uploaded), range(24)))
     paths, bodies = zip(*answers)
     # Each its own file, served from where the app wrote it (inside Gradio's cache: no copy).
     assert len(set(paths)) == len(paths)

@@ -2,97 +2,52 @@
 
 One ``python -m demo --host 0.0.0.0 --root-path /gradcam --auth-file ... --class-size 100``
 runs behind nginx, configured from the repository's own ``demo/deploy/nginx-gradcam.conf``
-(only the ports changed). nginx runs from a folder of the test on a free port, no
-system service involved. The auth file's refusals are tested without a server.
+(only the ports changed; ``demo/proxy_process.py``). Two replicas behind one nginx
+keep each student on one replica. The auth file's refusals are tested without a server.
 """
 from __future__ import annotations
 
-import getpass
 import io
-import os
-import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from demo_support import DATASET, EPOCHS
+from demo_support import DATASET, EPOCHS, MODEL, raw_explain, upload
 from page_steps import overlay_src, wait_for_new_overlay
 
+from demo.proxy_process import INSTALL_HINT, NGINX, ProxyFailed, running_proxy
+from demo.server_process import ServerFailed, free_port, start_demo
 from exercise_logic.explorer.logins import AuthFileError, hash_password, read_auth_file, verify_password
 
-ROOT = Path(__file__).resolve().parents[2]
-SITE = ROOT / "demo" / "deploy" / "nginx-gradcam.conf"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 USER, PASSWORD = "student01", "胸部X線-2025"
-
-
-def nginx_config(folder: Path, listen: int, upstream: int) -> Path:
-    """The repository's nginx site with the test's ports, inside a main config of the test's own."""
-    site = SITE.read_text(encoding="utf-8")
-    for old, new in (("listen 80;", f"listen 127.0.0.1:{listen};"),
-                     ("server 127.0.0.1:7860;", f"server 127.0.0.1:{upstream};")):
-        assert site.count(old) == 1, f"{SITE.name} no longer has {old!r}"
-        site = site.replace(old, new)
-    temp = "\n".join(f"  {kind}_temp_path {folder / kind};" for kind in
-                     ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    # Run as root (CI), nginx would hand its workers to "nobody", who cannot enter pytest's folders.
-    user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""
-    config = folder / "nginx.conf"
-    config.write_text(f"""daemon off;
-worker_processes 1;
-pid {folder / 'nginx.pid'};
-error_log {folder / 'error.log'} warn;
-{user}
-events {{ worker_connections 512; }}
-http {{
-  access_log {folder / 'access.log'};
-{temp}
-{site}
-}}
-""", encoding="utf-8")
-    return config
 
 
 @pytest.fixture(scope="module")
 def lab_server(demo_dirs, store, tmp_path_factory):
     """The explorer as a lab server runs it, and nginx in front: yields the page's public URL."""
     if not Path(NGINX).exists():
-        pytest.skip("nginx is not installed (apt-get install nginx)")
-    from demo.server_process import ServerFailed, free_port, start_demo
+        pytest.skip(INSTALL_HINT)
     folder = tmp_path_factory.mktemp("lab-server")
     users = folder / "users.txt"
     users.write_text(f"# class of 2025\n{USER}:{hash_password(PASSWORD)}\n", encoding="utf-8")
-    env = {"EXERCISE_LOGIC_CACHE": str(demo_dirs["cache"]), "MEDMNIST_ROOT": str(demo_dirs["medmnist"])}
     try:
         app = start_demo(["--host", "0.0.0.0", "--root-path", "/gradcam", "--auth-file", users,
                           "--class-size", 100, "--epochs", EPOCHS, "--dataset", DATASET,
                           "--workdir", folder, "--lang", "en"],
-                         log_path=folder / "server.log", env=env)
+                         log_path=folder / "server.log", env=_cache_env(demo_dirs))
     except ServerFailed as error:
         pytest.fail(str(error))
-    port = free_port()
-    nginx = subprocess.Popen([NGINX, "-p", str(folder), "-e", str(folder / "error.log"),
-                              "-c", str(nginx_config(folder, port, int(app.url.rsplit(":", 1)[1].strip("/"))))],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    public = f"http://127.0.0.1:{port}/gradcam/"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(public, timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if nginx.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"nginx did not serve {public}:\n{(folder / 'error.log').read_text()}")
-            time.sleep(0.2)
-        yield public
+        with running_proxy(folder / "nginx", [app.url]) as public:
+            yield public
+    except ProxyFailed as error:
+        pytest.fail(str(error))
     finally:
-        nginx.terminate()
-        nginx.wait(10)
         app.stop()
+
+
+def _cache_env(demo_dirs) -> dict[str, str]:
+    return {"EXERCISE_LOGIC_CACHE": str(demo_dirs["cache"]), "MEDMNIST_ROOT": str(demo_dirs["medmnist"])}
 
 
 def test_the_page_logs_in_and_computes_a_map_with_every_request_under_the_sub_path(browser, lab_server,
@@ -138,6 +93,71 @@ def test_the_api_refuses_a_wrong_password_and_accepts_the_right_one(lab_server):
         assert http.post("login", data={"username": USER, "password": PASSWORD}).status_code == 200
         assert http.get("config").json()["root"] == lab_server.rstrip("/")
         assert "/explain" in http.get("gradio_api/info").json()["named_endpoints"]
+
+
+# -- replicas: more than one server process behind one nginx -------------------------------
+
+ROOM = [f"127.0.0.{host}" for host in range(2, 18)]   # 16 students' computers on one /24 network
+
+
+@pytest.fixture(scope="module")
+def two_replicas(demo_dirs, store, tmp_path_factory):
+    """Two ``python -m demo`` behind one nginx, as the README's replica recipe runs them."""
+    if not Path(NGINX).exists():
+        pytest.skip(INSTALL_HINT)
+    folder = tmp_path_factory.mktemp("replicas")
+    replicas = [start_demo(["--root-path", "/gradcam", "--class-size", 100, "--epochs", EPOCHS,
+                            "--dataset", DATASET, "--workdir", folder / f"replica-{number}", "--lang", "en"],
+                           log_path=folder / f"replica-{number}.log", env=_cache_env(demo_dirs), wait=False)
+                for number in range(2)]
+    try:
+        for replica in replicas:
+            replica.wait_until_ready()
+        with running_proxy(folder / "nginx", [replica.url for replica in replicas]) as public:
+            yield public
+    except (ServerFailed, ProxyFailed) as error:
+        pytest.fail(str(error))
+    finally:
+        for replica in replicas:
+            replica.stop()
+
+
+def test_replicas_keep_each_student_on_one_and_share_out_a_computer_room(two_replicas, image_files):
+    """Each student's upload, explanation and picture stay on one replica (another would refuse the
+    uploaded file and not have the picture), and one room's students reach both replicas."""
+    replica_of = {}
+    for address in ROOM:
+        transport = httpx.HTTPTransport(local_address=address)
+        with httpx.Client(transport=transport, timeout=60) as http:
+            uploaded = upload(http, two_replicas, image_files["sample.png"])
+            picture, body = raw_explain(http, two_replicas, uploaded)
+            assert body.startswith(b"\x89PNG")
+            (uploaded_on,) = {part for part in Path(uploaded).parts if part.startswith("replica-")}
+            (drawn_on,) = {part for part in Path(picture).parts if part.startswith("replica-")}
+            assert uploaded_on == drawn_on, address
+            replica_of[address] = drawn_on
+    assert set(replica_of.values()) == {"replica-0", "replica-1"}, replica_of
+
+
+def test_a_busy_server_never_rebuilds_gradios_monitoring_summary(store, outputs, image_files):
+    """Gradio's queue would summarise its last 10,000 events with pandas after every event, for a
+    monitoring page the app keeps off; the app's variables turn that off."""
+    from exercise_logic.explorer import environment
+    environment.set_app_variables()
+    from exercise_logic.explorer.app import build_app, class_preset, launch_options
+    from exercise_logic.explorer.sources import KitModels
+
+    demo = build_app(KitModels(store, DATASET, MODEL), outputs, queue=class_preset(100))
+    demo.launch(**launch_options(outputs.folder.parent, port=free_port()), prevent_thread_lock=True)
+    try:
+        with httpx.Client(timeout=60) as http:
+            uploaded = upload(http, demo.local_url, image_files["sample.png"])
+            for _ in range(3):
+                raw_explain(http, demo.local_url, uploaded)
+        assert demo._queue.events_recorded >= 3
+        assert demo._queue.cached_event_analytics_summary == {"functions": {}}
+    finally:
+        demo.close()
 
 
 # -- the auth file and its command, without a server ------------------------------------------
