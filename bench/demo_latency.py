@@ -11,15 +11,20 @@ first if missing) and measures:
 3. concurrent clients (20, or a class: ``--clients 100``) x 10 requests, each
    downloading and fully decoding its overlay PNG: errors, truncated images,
    p50 / p95 (target: 1 s for 20 clients, 2 s for more), and the CPU time the
-   server process and the clients took meanwhile.
+   server processes and the clients took meanwhile.
+
+``--replicas N`` runs N servers behind Debian's nginx with the repository's
+``demo/deploy/nginx-gradcam.conf`` (the README's recipe for a lab server with N
+cores); each client then comes from its own address (127.0.0.2, 127.0.0.3, ...),
+as students' computers do, so that the proxy spreads them over the replicas.
 
 What runs where: the server is its own process; the clients are threads of
 this process, on the same cores (in class, the students' browsers run on
 their own machines). Each client stands for one student's browser tab: it
 keeps one Gradio session (``session_hash``) for all its requests, sends the
-same image as the others (a gallery sample the whole class clicks), and does
-the full HTTP work of a request: POST the call, read its event stream to the
-end, download the overlay and decode it completely.
+same image as the others (a gallery sample the whole class clicks; each client
+uploads it once, untimed), and does the full HTTP work of a request: POST the
+call, read its event stream to the end, download the overlay and decode it completely.
 
 Beside each figure it prints what the engine itself takes for the same call,
 in this process (``cam_engine(...).explain`` on the same image, and the whole
@@ -31,10 +36,13 @@ Usage (from the repository root)::
     .venv/bin/python bench/demo_latency.py
     .venv/bin/python bench/demo_latency.py --requests 100 --clients 20 --per-client 10
     .venv/bin/python bench/demo_latency.py --clients 100 --class-size 100   # a class, with the preset
+    .venv/bin/python bench/demo_latency.py --clients 100 --class-size 100 --replicas 2   # one per core
 """
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import io
 import json
 import os
@@ -56,6 +64,7 @@ import httpx
 import numpy as np
 from PIL import Image
 
+from demo.proxy_process import running_proxy
 from demo.server_process import start_demo
 
 
@@ -68,6 +77,16 @@ def percentiles(seconds) -> str:
 def upload(http: httpx.Client, base: str, path: Path) -> str:
     with open(path, "rb") as handle:
         return http.post(f"{base}gradio_api/upload", files={"files": handle}).json()[0]
+
+
+def student_address(number: int) -> str:
+    """A loopback address of its own for client ``number`` (all of 127/8 reaches this machine)."""
+    return f"127.0.{(number + 2) // 256}.{(number + 2) % 256}"
+
+
+def replica_of(picture: str) -> str:
+    """Which replica drew a picture: its ``work-N`` folder is in the picture's path."""
+    return next((part for part in Path(picture).parts if part.startswith("work-")), "?")
 
 
 def call_explain(http: httpx.Client, base: str, uploaded: str, layer: str, session: str,
@@ -103,6 +122,10 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def servers_cpu_seconds(servers) -> float:
+    return sum(process_cpu_seconds(server.process.pid) for server in servers)
+
+
 def own_cpu_seconds() -> float:
     times = os.times()
     return times.user + times.system
@@ -118,6 +141,8 @@ def main() -> None:
     parser.add_argument("--per-client", type=int, default=10)
     parser.add_argument("--class-size", type=int, default=None,
                         help="start the server with `python -m demo --class-size N` (the class preset)")
+    parser.add_argument("--replicas", type=int, default=None,
+                        help="N servers behind nginx with demo/deploy/nginx-gradcam.conf (default: one, no proxy)")
     parser.add_argument("--settle", type=float, default=5.0,
                         help="seconds to wait after the first answer (background warm-up)")
     args = parser.parse_args()
@@ -135,7 +160,8 @@ def run(args, scratch: Path) -> None:
     # -- the model must be cached, so that the cold start measures loading only ------------
     print(f"[bench] machine: {os.cpu_count()} CPUs; dataset {args.dataset}, model {args.model}, "
           f"{args.epochs} epochs; server settings: "
-          f"{f'--class-size {args.class_size}' if args.class_size else 'default'}", flush=True)
+          f"{f'--class-size {args.class_size}' if args.class_size else 'default'}"
+          f"{f'; {args.replicas} replicas behind nginx' if args.replicas else ''}", flush=True)
     # ... and the image is a test sample as students click it, exported as a PNG. Both are
     # done in a child process, so that this one imports no TensorFlow during the cold start.
     image_path = scratch / "sample.png"
@@ -151,14 +177,25 @@ def run(args, scratch: Path) -> None:
 
     # -- 1. cold start ----------------------------------------------------------
     preset = ["--class-size", args.class_size] if args.class_size else []
-    server = start_demo(["--dataset", args.dataset, "--model", args.model, "--epochs", args.epochs,
-                         "--workdir", scratch / "work", *preset], log_path=scratch / "server.log")
-    base, ready = server.url, server.ready_after
-    try:
-        http, session = httpx.Client(timeout=60), secrets.token_hex(8)
+    proxied = args.replicas is not None
+    with contextlib.ExitStack() as stack:
+        servers = []
+        for number in range(args.replicas or 1):
+            server = start_demo(["--dataset", args.dataset, "--model", args.model, "--epochs", args.epochs,
+                                 "--workdir", scratch / f"work-{number}", *preset,
+                                 *(["--root-path", "/gradcam"] if proxied else [])],
+                                log_path=scratch / f"server-{number}.log", wait=False)
+            stack.callback(server.stop)
+            servers.append(server)
+        for server in servers:
+            server.wait_until_ready()
+        ready = servers[0].ready_after
+        base = stack.enter_context(running_proxy(scratch / "nginx", [s.url for s in servers])) if proxied \
+            else servers[0].url
+        http, session = stack.enter_context(httpx.Client(timeout=60)), secrets.token_hex(8)
         uploaded = upload(http, base, image_path)
         call_explain(http, base, uploaded, layer, session)
-        first_answer = time.perf_counter() - server.started
+        first_answer = time.perf_counter() - servers[0].started
 
         # -- 2. sequential raw API --------------------------------------------------
         # Steady state: the app traces its other CAM methods in the background after start.
@@ -185,15 +222,27 @@ def run(args, scratch: Path) -> None:
 
         # -- 3. concurrent clients, identical requests --------------------------------
         latencies, errors, truncated = [], [], [0]
+        served_by = collections.Counter()
         lock = threading.Lock()
+        everyone_ready = threading.Barrier(args.clients + 1)
 
-        def client_loop():
-            session = secrets.token_hex(8)  # one student's browser tab
-            with httpx.Client(timeout=120) as own:
+        def client_loop(number: int):
+            session = secrets.token_hex(8)  # one student's browser tab, on the student's computer
+            transport = httpx.HTTPTransport(local_address=student_address(number))
+            with httpx.Client(timeout=120, transport=transport) as own:
+                try:
+                    own_upload = upload(own, base, image_path)   # on the replica this student is sent to
+                except Exception as error:  # noqa: BLE001 - each of its requests counts as an error
+                    with lock:
+                        errors.extend([f"upload: {error!r}"[:200]] * args.per_client)
+                    own_upload = None
+                everyone_ready.wait()
+                if own_upload is None:
+                    return
                 for _ in range(args.per_client):
                     begin = time.perf_counter()
                     try:
-                        overlay = call_explain(own, base, uploaded, layer, session)
+                        overlay = call_explain(own, base, own_upload, layer, session)
                         body = own.get(overlay["url"]).content
                         ok = complete_png(body)
                     except Exception as error:  # noqa: BLE001
@@ -203,21 +252,20 @@ def run(args, scratch: Path) -> None:
                     with lock:
                         latencies.append(time.perf_counter() - begin)
                         truncated[0] += not ok
+                        served_by[replica_of(overlay["path"])] += 1
 
         print(f"[bench] {args.clients} concurrent clients x {args.per_client} requests", flush=True)
-        threads = [threading.Thread(target=client_loop) for _ in range(args.clients)]
-        begin = time.perf_counter()
-        server_cpu, client_cpu = process_cpu_seconds(server.process.pid), own_cpu_seconds()
+        threads = [threading.Thread(target=client_loop, args=(number,)) for number in range(args.clients)]
         for thread in threads:
             thread.start()
+        everyone_ready.wait()
+        begin = time.perf_counter()
+        server_cpu, client_cpu = servers_cpu_seconds(servers), own_cpu_seconds()
         for thread in threads:
             thread.join()
         concurrent_wall = time.perf_counter() - begin
-        server_cpu = process_cpu_seconds(server.process.pid) - server_cpu
+        server_cpu = servers_cpu_seconds(servers) - server_cpu
         client_cpu = own_cpu_seconds() - client_cpu
-        http.close()
-    finally:
-        server.stop()
 
     # -- the engine itself, in this process, on the same image ---------------------------
     begin = time.perf_counter()
@@ -261,9 +309,11 @@ def run(args, scratch: Path) -> None:
     print(f"    errors {len(errors)}/{total}, truncated or invalid PNGs {truncated[0]}/{total}, "
           f"{total / concurrent_wall:.1f} requests/s over {concurrent_wall:.1f} s")
     print(f"    engine.explain for the same call:     {percentiles(engine_times)}")
-    print(f"    CPU during this phase: server {server_cpu:.1f} s ({1000 * server_cpu / total:.1f} ms/request), "
+    print(f"    CPU during this phase: server{'s' if len(servers) > 1 else ''} {server_cpu:.1f} s ({1000 * server_cpu / total:.1f} ms/request), "
           f"clients {client_cpu:.1f} s ({1000 * client_cpu / total:.1f} ms/request), "
           f"of {os.cpu_count() * concurrent_wall:.1f} CPU-s available")
+    if proxied:
+        print("    requests per replica:", ", ".join(f"{name} {count}" for name, count in sorted(served_by.items())))
     if errors:
         print("    first errors:", *errors[:3], sep="\n      ")
     # A small group (20) should wait under a second, a whole class (100) under two.
