@@ -2,12 +2,19 @@
 
 One ``python -m demo --host 0.0.0.0 --root-path /gradcam --auth-file ... --class-size 100``
 runs behind nginx, configured from the repository's own ``demo/deploy/nginx-gradcam.conf``
-(only the ports changed; ``demo/proxy_process.py``). Two replicas behind one nginx
-keep each student on one replica. The auth file's refusals are tested without a server.
+(only the ports changed; ``demo/proxy_process.py``). Two replicas started by
+``demo/deploy/replicas.sh`` behind one nginx keep each student on one replica. The auth file's refusals are tested without a server.
 """
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -100,43 +107,87 @@ def test_the_api_refuses_a_wrong_password_and_accepts_the_right_one(lab_server):
 ROOM = [f"127.0.0.{host}" for host in range(2, 18)]   # 16 students' computers on one /24 network
 
 
+REPLICAS_SH = Path(__file__).resolve().parents[2] / "demo" / "deploy" / "replicas.sh"
+
+
+def _two_free_ports() -> int:
+    """A free port whose next port is free too."""
+    while True:
+        port = free_port()
+        with contextlib.suppress(OSError), socket.socket() as probe:
+            probe.bind(("127.0.0.1", port + 1))
+            return port
+
+
+def _answers(url: str) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        return httpx.get(url + "gradio_api/info", timeout=2).status_code == 200
+    return False
+
+
 @pytest.fixture(scope="module")
 def two_replicas(demo_dirs, store, tmp_path_factory):
-    """Two ``python -m demo`` behind one nginx, as the README's replica recipe runs them."""
+    """``demo/deploy/replicas.sh 2 PORT ...`` behind one nginx, as the README's recipe runs them.
+
+    Yields the public URL, the script's process and the replicas' URLs.
+    """
     if not Path(NGINX).exists():
         pytest.skip(INSTALL_HINT)
     folder = tmp_path_factory.mktemp("replicas")
-    replicas = [start_demo(["--root-path", "/gradcam", "--class-size", 100, "--epochs", EPOCHS,
-                            "--dataset", DATASET, "--workdir", folder / f"replica-{number}", "--lang", "en"],
-                           log_path=folder / f"replica-{number}.log", env=_cache_env(demo_dirs), wait=False)
-                for number in range(2)]
+    port = _two_free_ports()
+    urls = [f"http://127.0.0.1:{port + number}/" for number in range(2)]
+    log = folder / "replicas.log"
+    with open(log, "wb") as output:
+        script = subprocess.Popen(
+            ["bash", str(REPLICAS_SH), "2", str(port), "--root-path", "/gradcam", "--class-size", "100",
+             "--epochs", str(EPOCHS), "--dataset", DATASET, "--workdir", str(folder / "work"), "--lang", "en"],
+            cwd=REPLICAS_SH.parents[2], env={**os.environ, **_cache_env(demo_dirs), "PYTHON": sys.executable},
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        for replica in replicas:
-            replica.wait_until_ready()
-        with running_proxy(folder / "nginx", [replica.url for replica in replicas]) as public:
-            yield public
-    except (ServerFailed, ProxyFailed) as error:
+        deadline = time.monotonic() + 180
+        while not all(_answers(url) for url in urls):
+            if script.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the replicas did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.5)
+        with running_proxy(folder / "nginx", urls) as public:
+            yield public, script, urls
+    except ProxyFailed as error:
         pytest.fail(str(error))
     finally:
-        for replica in replicas:
-            replica.stop()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(script.pid, signal.SIGKILL)
+        script.wait()
 
 
 def test_replicas_keep_each_student_on_one_and_share_out_a_computer_room(two_replicas, image_files):
     """Each student's upload, explanation and picture stay on one replica (another would refuse the
     uploaded file and not have the picture), and one room's students reach both replicas."""
+    public, _, urls = two_replicas
     replica_of = {}
     for address in ROOM:
         transport = httpx.HTTPTransport(local_address=address)
         with httpx.Client(transport=transport, timeout=60) as http:
-            uploaded = upload(http, two_replicas, image_files["sample.png"])
-            picture, body = raw_explain(http, two_replicas, uploaded)
+            uploaded = upload(http, public, image_files["sample.png"])
+            picture, body = raw_explain(http, public, uploaded)
             assert body.startswith(b"\x89PNG")
-            (uploaded_on,) = {part for part in Path(uploaded).parts if part.startswith("replica-")}
-            (drawn_on,) = {part for part in Path(picture).parts if part.startswith("replica-")}
-            assert uploaded_on == drawn_on, address
-            replica_of[address] = drawn_on
-    assert set(replica_of.values()) == {"replica-0", "replica-1"}, replica_of
+            (uploaded_in,) = {part for part in Path(uploaded).parts if part.startswith("run-")}
+            (drawn_in,) = {part for part in Path(picture).parts if part.startswith("run-")}
+            assert uploaded_in == drawn_in, address
+            replica_of[address] = drawn_in
+    assert len(set(replica_of.values())) == len(urls), replica_of
+
+
+def test_the_replica_script_stops_every_replica_on_sigterm(two_replicas):
+    _, script, urls = two_replicas
+    script.send_signal(signal.SIGTERM)               # to the script only, as a service manager does
+    assert script.wait(60) == 0
+    assert not any(_answers(url) for url in urls)
+
+
+def test_the_replica_script_refuses_a_bad_command_line():
+    for arguments in ([], ["2"], ["two", "7860"], ["2", "port"], ["0", "7860"]):
+        refused = subprocess.run(["bash", str(REPLICAS_SH), *arguments], capture_output=True, text=True)
+        assert refused.returncode == 2 and "usage" in refused.stderr, arguments
 
 
 def test_a_busy_server_never_rebuilds_gradios_monitoring_summary(store, outputs, image_files):
