@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 
 # The kit's texts come with TensorFlow, which may be what was being imported when the signal came.
 STOPPED_WHILE_STARTING = "[demo] 起動を中止しました / stopped while starting."
@@ -103,10 +104,19 @@ def main(argv=None) -> bool | None:
             auth = authenticator(read_auth_file(args.auth_file))
         except AuthFileError as error:
             sys.exit(f"[demo] {error}")
-    # Until the page is served, SIGTERM stops the start-up as Ctrl-C does, without a traceback.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    stop = threading.Event()
+
+    def stop_starting(signum, frame):
+        # Until the page is served, SIGTERM stops the start-up as Ctrl-C does, without a traceback. Code
+        # the start-up calls may swallow the KeyboardInterrupt (seen in CI: the page was then served and
+        # the signal lost); the event remembers it, and serve() checks it before serving.
+        stop.set()
+        raise KeyboardInterrupt
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, stop_starting)
     try:
-        serve(args, auth)
+        serve(args, auth, stop)
     except KeyboardInterrupt:
         print(STOPPED_WHILE_STARTING, flush=True)
         return True
@@ -125,8 +135,11 @@ def exit_after_early_stop() -> None:
     os._exit(0)
 
 
-def serve(args: argparse.Namespace, auth) -> None:
-    """Load the model, serve the page, block until Ctrl-C or SIGTERM."""
+def serve(args: argparse.Namespace, auth, stop: threading.Event) -> None:
+    """Load the model, serve the page, block until Ctrl-C or SIGTERM sets ``stop``.
+
+    KeyboardInterrupt when ``stop`` was set while starting.
+    """
     quiet_logging()
     # The library first: it imports TensorFlow without its start-up noise. Then the process
     # settings, which must precede Gradio's import, and only then the explorer (Gradio).
@@ -155,7 +168,9 @@ def serve(args: argparse.Namespace, auth) -> None:
     queue = class_preset(args.class_size) if args.class_size else QueueSettings()
     demo = build_app(models, OutputFiles(environment.pictures_folder(workdir)), lang=args.lang,
                      labs=ShortcutLabs(store.seed, store.cache_dir), lab_epochs=args.epochs, queue=queue)
-    with stop_signals() as stop:
+    with stop_signals(stop):
+        if stop.is_set():   # a signal while starting whose KeyboardInterrupt was swallowed
+            raise KeyboardInterrupt
         demo.launch(**launch_options(workdir, host=args.host, port=args.port, share=args.share,
                                      root_path=args.root_path, auth=auth),
                     prevent_thread_lock=True)

@@ -21,9 +21,9 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
-def stop_signals() -> Iterator[threading.Event]:
-    """While inside, Ctrl-C (SIGINT) and SIGTERM only set the event yielded."""
-    stop = threading.Event()
+def stop_signals(stop: threading.Event | None = None) -> Iterator[threading.Event]:
+    """While inside, Ctrl-C (SIGINT) and SIGTERM only set the event yielded (``stop``, or a new one)."""
+    stop = threading.Event() if stop is None else stop
     previous = {number: signal.signal(number, lambda *_: stop.set()) for number in STOP_SIGNALS}
     try:
         yield stop

@@ -73,3 +73,49 @@ def test_a_signal_while_it_starts_stops_it_quietly(demo_dirs, tmp_path, moment, 
     if moment == "importing":
         assert last == STOPPED_WHILE_STARTING and "not trained yet" not in output, output
     assert not list(tmp_path.glob("run-*")), "the app's temporary folder is removed when it stops"
+
+
+# The launcher, with a stand-in for start-up code that catches the KeyboardInterrupt of a signal
+# (CI once caught the launcher serving after a Ctrl-C during start-up, the signal lost: py-spy
+# showed it waiting in serve_until_stopped).
+SWALLOWING_LAUNCHER = """
+import os, signal, sys, time
+import demo.__main__ as launcher
+
+serve = launcher.serve
+
+def serve_after_a_swallowed_signal(*arguments):
+    try:
+        os.kill(os.getpid(), signal.SIG{name})
+        time.sleep(10)
+    except KeyboardInterrupt:
+        pass
+    serve(*arguments)
+
+launcher.serve = serve_after_a_swallowed_signal
+if launcher.main(sys.argv[1:]):
+    launcher.exit_after_early_stop()
+"""
+
+
+@pytest.mark.parametrize("name", ["TERM", "INT"])
+def test_a_start_up_signal_that_code_swallowed_still_stops_it(demo_dirs, tmp_path, name):
+    import os
+    import subprocess
+    import sys
+
+    from demo.__main__ import STOPPED_WHILE_STARTING
+    from demo.server_process import ROOT, free_port
+    env = {**os.environ, "EXERCISE_LOGIC_CACHE": str(tmp_path / "cache"), "MEDMNIST_ROOT": str(demo_dirs["medmnist"])}
+    try:
+        finished = subprocess.run(
+            [sys.executable, "-c", SWALLOWING_LAUNCHER.format(name=name), "--epochs", str(EPOCHS),
+             "--dataset", DATASET, "--workdir", str(tmp_path), "--lang", "en", "--port", str(free_port())],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired as error:
+        pytest.fail(f"the signal was lost: the page was served\n{error.stdout}")
+    output = finished.stdout + finished.stderr
+    assert finished.returncode == 0, output
+    assert output.strip().splitlines()[-1] == STOPPED_WHILE_STARTING, output
+    assert "Grad-CAM explorer: http" not in output and "Traceback" not in output, output
+    assert not list(tmp_path.glob("run-*")), "the app's temporary folder is removed when it stops"
