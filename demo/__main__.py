@@ -138,7 +138,7 @@ def exit_after_early_stop() -> None:
 def serve(args: argparse.Namespace, auth, stop: threading.Event) -> None:
     """Load the model, serve the page, block until Ctrl-C or SIGTERM sets ``stop``.
 
-    KeyboardInterrupt when ``stop`` was set while starting.
+    Raises KeyboardInterrupt when a signal came while starting (``stop`` already set).
     """
     quiet_logging()
     # The library first: it imports TensorFlow without its start-up noise. Then the process

@@ -3,7 +3,8 @@
 One ``python -m demo --host 0.0.0.0 --root-path /gradcam --auth-file ... --class-size 100``
 runs behind nginx, configured from the repository's own ``demo/deploy/nginx-gradcam.conf``
 (only the ports changed; ``demo/proxy_process.py``). Two replicas started by
-``demo/deploy/replicas.sh`` behind one nginx keep each student on one replica. The auth file's refusals are tested without a server.
+``demo/deploy/replicas.sh`` behind one nginx keep each student on one replica.
+The auth file's refusals are tested without a server.
 """
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ from exercise_logic.explorer.logins import AuthFileError, hash_password, read_au
 USER, PASSWORD = "student01", "胸部X線-2025"
 
 
+def _cache_env(demo_dirs) -> dict[str, str]:
+    return {"EXERCISE_LOGIC_CACHE": str(demo_dirs["cache"]), "MEDMNIST_ROOT": str(demo_dirs["medmnist"])}
+
+
 @pytest.fixture(scope="module")
 def lab_server(demo_dirs, store, tmp_path_factory):
     """The explorer as a lab server runs it, and nginx in front: yields the page's public URL."""
@@ -51,10 +56,6 @@ def lab_server(demo_dirs, store, tmp_path_factory):
         pytest.fail(str(error))
     finally:
         app.stop()
-
-
-def _cache_env(demo_dirs) -> dict[str, str]:
-    return {"EXERCISE_LOGIC_CACHE": str(demo_dirs["cache"]), "MEDMNIST_ROOT": str(demo_dirs["medmnist"])}
 
 
 def test_the_page_logs_in_and_computes_a_map_with_every_request_under_the_sub_path(browser, lab_server,
