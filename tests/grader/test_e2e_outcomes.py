@@ -27,7 +27,9 @@ from variants import LIMIT_BREAKERS, OUTCOMES
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not sandbox_works(), reason="needs bubblewrap (apt-get install bubblewrap)")]
 
-LIMITS = ["--notebook-timeout", 45, "--cell-timeout", 10, "--crosscheck-timeout", 20, "--memory", "1.5G",
+# Shortened limits (defaults: grader.limits.Limits). The cross-check's 30 s must hold TensorFlow's start
+# and l_memory's five cases of 1.5 GiB each: with 20 s it timed out once on a loaded 2-core machine.
+LIMITS = ["--notebook-timeout", 45, "--cell-timeout", 10, "--crosscheck-timeout", 30, "--memory", "1.5G",
           "--processes", 100, "--output", "1M", "--disk", "64M", "--workers", 2]
 REPAIRED = {"r_stripped": ("strip_metadata",), "r_duplicated": ("duplicate_answer",),
             "r_deleted_old_format": ("delete_tests", "nbformat3")}
