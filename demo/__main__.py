@@ -113,7 +113,7 @@ def main(argv=None) -> bool | None:
         stop.set()
         raise KeyboardInterrupt
 
-    for number in (signal.SIGINT, signal.SIGTERM):
+    for number in (signal.SIGINT, signal.SIGTERM):   # serving.STOP_SIGNALS, whose import waits for TensorFlow
         signal.signal(number, stop_starting)
     try:
         serve(args, auth, stop)
@@ -166,12 +166,13 @@ def serve(args: argparse.Namespace, auth, stop: threading.Event) -> None:
         print(t("not_trained_yet", lang, model=f"{dataset}/{args.model}"), flush=True)
     models = KitModels(store, dataset, args.model)
     queue = class_preset(args.class_size) if args.class_size else QueueSettings()
-    demo = build_app(models, OutputFiles(environment.pictures_folder(workdir)), lang=args.lang,
+    outputs = OutputFiles(environment.pictures_folder(workdir))
+    demo = build_app(models, outputs, lang=args.lang,
                      labs=ShortcutLabs(store.seed, store.cache_dir), lab_epochs=args.epochs, queue=queue)
     with stop_signals(stop):
         if stop.is_set():   # a signal while starting whose KeyboardInterrupt was swallowed
             raise KeyboardInterrupt
-        demo.launch(**launch_options(workdir, host=args.host, port=args.port, share=args.share,
+        demo.launch(**launch_options(workdir, outputs.folder, host=args.host, port=args.port, share=args.share,
                                      root_path=args.root_path, auth=auth),
                     prevent_thread_lock=True)
         print(t("server_started", lang, url=demo.share_url or demo.local_url), flush=True)

@@ -72,10 +72,12 @@ def build_app(models, outputs: OutputFiles, *, lang: str = "auto", labs: Shortcu
     return demo
 
 
-def launch_options(workdir, *, host: str = "127.0.0.1", port: int | None = None, share: bool = False,
+def launch_options(workdir, pictures, *, host: str = "127.0.0.1", port: int | None = None, share: bool = False,
                    max_file_size: str = "10mb", root_path: str = "", auth=None) -> dict:
     """``demo.launch`` keyword arguments: safe defaults for shared classroom PCs.
 
+    Gradio serves files from ``pictures`` (the :class:`.OutputFiles` folder) and
+    ``workdir/samples`` only; it checks every answer's files against them in order.
     ``root_path``: the sub-path a reverse proxy serves the page at (``/gradcam``);
     ``auth``: Gradio's login check, e.g. :func:`.logins.authenticator`.
     """
@@ -86,4 +88,4 @@ def launch_options(workdir, *, host: str = "127.0.0.1", port: int | None = None,
             "show_error": False,             # handlers give their own messages
             "footer_links": ["api"], "ssr_mode": False, "enable_monitoring": False,
             "mcp_server": False, "pwa": False, "css": layout.CSS, "quiet": True,
-            "allowed_paths": [str(Path(workdir) / "out"), str(Path(workdir) / "samples")]}
+            "allowed_paths": [str(pictures), str(Path(workdir) / "samples")]}

@@ -93,8 +93,9 @@ def explore(model, images, labels=None, masks=None, class_names=None, lang=None,
     from .sources import OwnModel
 
     in_notebook = _in_notebook()
-    demo = build_app(OwnModel(loaded), OutputFiles(workdir / "out"), lang=lang or "auto")
-    options = {**launch_options(workdir, host=host, port=port), "quiet": in_notebook}
+    outputs = OutputFiles(workdir / "out")
+    demo = build_app(OwnModel(loaded), outputs, lang=lang or "auto")
+    options = {**launch_options(workdir, outputs.folder, host=host, port=port), "quiet": in_notebook}
     block = not in_notebook if block is None else block
     with stop_signals() if block else contextlib.nullcontext() as stop:
         demo.launch(**options, inline=in_notebook if inline is None else inline, prevent_thread_lock=True)

@@ -214,7 +214,7 @@ def test_transfer_model_never_downloads_weights(store, monkeypatch, tmp_path):
 def test_safe_defaults(tmp_path):
     args = parse_args([])
     assert (args.host, args.share, args.port) == ("127.0.0.1", False, 7860)
-    options = launch_options(tmp_path, host=args.host, port=args.port, share=args.share)
+    options = launch_options(tmp_path, tmp_path / "out", host=args.host, port=args.port, share=args.share)
     assert options["server_name"] == "127.0.0.1" and options["share"] is False
     assert options["run_history"] is False and options["max_file_size"]
     assert options["show_error"] is False

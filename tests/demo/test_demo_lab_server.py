@@ -200,7 +200,7 @@ def test_a_busy_server_never_rebuilds_gradios_monitoring_summary(store, outputs,
     from exercise_logic.explorer.sources import KitModels
 
     demo = build_app(KitModels(store, DATASET, MODEL), outputs, queue=class_preset(100))
-    demo.launch(**launch_options(outputs.folder.parent, port=free_port()), prevent_thread_lock=True)
+    demo.launch(**launch_options(outputs.folder.parent, outputs.folder, port=free_port()), prevent_thread_lock=True)
     try:
         with httpx.Client(timeout=60) as http:
             uploaded = upload(http, demo.local_url, image_files["sample.png"])
