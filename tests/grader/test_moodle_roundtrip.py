@@ -98,6 +98,23 @@ class Assignment:
         return (self.state["participants"][pid]["grade"] or {}).get("comment", "")
 
 
+def graded_by_hand(lang: str, blind: bool = False) -> Assignment:
+    """An assignment where one participant was graded in Moodle before anything was downloaded."""
+    site = Assignment(lang, blind)
+    site.grade_by_hand("348205", 12.5, at("2025-06-04 09:30:00"))
+    return site
+
+
+def feedback_zip(folder: Path) -> Path:
+    """The tool's feedback zip: one page per participant, folders named as the submissions zip names them."""
+    pages = {}
+    for pid, name in PEOPLE.items():
+        page = folder / f"{pid}_gradcam_ja.html"
+        page.write_text(f"<p>{name}</p>", encoding="utf-8")
+        pages[(name.replace("_", " "), pid)] = [page]
+    return moodle.write_feedback_zip(pages, folder / "moodle_feedback.zip")
+
+
 def fill(worksheet: Path, fractions: dict, target: Path) -> dict:
     """The tool's part: read the worksheet, fill every participant's grade and comment, write the upload file."""
     sheet = moodle.read_worksheet(worksheet)
@@ -116,9 +133,7 @@ SITES = [("en", False), ("ja", False), ("ja", True)]
 @pytest.mark.parametrize("lang, blind", SITES)
 def test_the_worksheet_model_writes_what_moodle_writes(tmp_path, lang, blind):
     """The model's download has Moodle's layout: titles, identifiers, dates, "-" where no grade record exists."""
-    moodle_site = Assignment(lang, blind)
-    moodle_site.grade_by_hand("348205", 12.5, at("2025-06-04 09:30:00"))
-    data = moodle_site.download(tmp_path / "Grades.csv").read_bytes()
+    data = graded_by_hand(lang, blind).download(tmp_path / "Grades.csv").read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and b"\r" not in data
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     header = dict(zip(rows[0], rows[1]))
@@ -148,8 +163,7 @@ def test_strtotime_reads_the_restated_dates_as_the_same_minute():
 @pytest.mark.parametrize("lang, blind", SITES)
 def test_first_upload_imports_every_grade_and_comment(tmp_path, lang, blind):
     """One participant was graded by hand before the download: that row has a date, the others "-"."""
-    site = Assignment(lang, blind)
-    site.grade_by_hand("348205", 12.5, at("2025-06-04 09:30:00"))
+    site = graded_by_hand(lang, blind)
     outcome = fill(site.download(tmp_path / "Grades.csv"), AUTO, tmp_path / "upload.csv")
     assert site.upload(tmp_path / "upload.csv", DOWNLOADED + HOUR) == {"grades": 5, "feedback": 5}
     assert {pid: site.grade(pid) for pid in PEOPLE} == {pid: expected(AUTO, pid) for pid in PEOPLE}
@@ -171,15 +185,9 @@ def test_second_upload_after_formgrader_grading(tmp_path, lang):
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_feedback_zip_first_then_the_worksheet(tmp_path, lang):
     """The zip makes grade records (stamped with the submission time) after the worksheet was downloaded."""
-    site = Assignment(lang)
-    site.grade_by_hand("348205", 12.5, at("2025-06-04 09:30:00"))
+    site = graded_by_hand(lang)
     worksheet = site.download(tmp_path / "Grades.csv")
-    pages = {}
-    for pid, name in PEOPLE.items():
-        page = tmp_path / f"{pid}_gradcam_ja.html"
-        page.write_text(f"<p>{name}</p>", encoding="utf-8")
-        pages[(name.replace("_", " "), pid)] = [page]
-    archive = moodle.write_feedback_zip(pages, tmp_path / "moodle_feedback.zip")
+    archive = feedback_zip(tmp_path)
     assert site.upload_zip(archive, DOWNLOADED + HOUR) == {"users": 5, "added": 5, "updated": 0}
     assert site.upload_zip(archive, DOWNLOADED + HOUR) == {"users": 0, "added": 0, "updated": 0}   # unchanged files
     fill(worksheet, AUTO, tmp_path / "upload.csv")
@@ -190,14 +198,11 @@ def test_feedback_zip_first_then_the_worksheet(tmp_path, lang):
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_a_grade_changed_in_moodle_after_the_download_is_never_overwritten(tmp_path, lang):
     """After the download a teacher changes one grade and gives a first one; the feedback zip goes up too."""
-    site = Assignment(lang)
-    site.grade_by_hand("348205", 12.5, at("2025-06-04 09:30:00"))
+    site = graded_by_hand(lang)
     worksheet = site.download(tmp_path / "Grades.csv")
     site.grade_by_hand("348205", 14.0, DOWNLOADED + 2 * 60, "<p>changed</p>")   # dated row, changed
     site.grade_by_hand("348201", 9.0, DOWNLOADED + 2 * 60, "<p>new</p>")        # "-" row, graded since
-    pages = {(name, pid): [tmp_path / "page.html"] for pid, name in PEOPLE.items()}
-    (tmp_path / "page.html").write_text("<p>feedback</p>", encoding="utf-8")
-    site.upload_zip(moodle.write_feedback_zip(pages, tmp_path / "feedback.zip"), DOWNLOADED + HOUR)
+    assert site.upload_zip(feedback_zip(tmp_path), DOWNLOADED + HOUR)["added"] == 5
     fill(worksheet, AUTO, tmp_path / "upload.csv")
     assert site.upload(tmp_path / "upload.csv", DOWNLOADED + 2 * HOUR) == {"grades": 3, "feedback": 3}
     assert site.grade("348205") == 14.0 and site.comment("348205") == "<p>changed</p>"
@@ -246,8 +251,7 @@ def excel_resave(data: bytes, dates_as_numbers: bool = False) -> bytes:
 
 @pytest.mark.parametrize("lang, dates_as_numbers", [("en", False), ("ja", False), ("ja", True)])
 def test_an_excel_shift_jis_resave_keeps_decimals_and_uploads_as_utf8(tmp_path, lang, dates_as_numbers):
-    site = Assignment(lang)
-    site.grade_by_hand("348205", 12.5, at("2025-06-04 09:30:00"))
+    site = graded_by_hand(lang)
     resaved = tmp_path / "Grades.csv"
     resaved.write_bytes(excel_resave(site.download(tmp_path / "download.csv").read_bytes(), dates_as_numbers))
     assert b"16.00" not in resaved.read_bytes() and not resaved.read_bytes().startswith(b"\xef\xbb\xbf")
@@ -262,8 +266,7 @@ def test_an_excel_shift_jis_resave_keeps_decimals_and_uploads_as_utf8(tmp_path, 
 def test_export_says_which_encoding_to_choose_and_which_rows_moodle_will_skip(tmp_path):
     """A worksheet from a French-language Moodle: dates strtotime cannot read are named, with what to do."""
     from grader.report import print_moodle_export
-    site = Assignment("en")
-    site.grade_by_hand("348205", 12.5, at("2025-06-04 09:30:00"))
+    site = graded_by_hand("en")
     data = site.download(tmp_path / "download.csv").read_bytes().decode("utf-8-sig")
     french = "mardi 4 juin 2025, 09:30"
     (tmp_path / "Grades.csv").write_bytes(
