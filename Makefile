@@ -40,7 +40,7 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 # code during grading, and nginx, the reverse proxy of the lab-server test (run from
 # the test's own folder, never as a service). Installed with apt-get where it exists
 # (CI runs as root).
-SYSTEM_PACKAGES := chromium:chromium bwrap:bubblewrap nginx:nginx
+SYSTEM_PACKAGES := chromium:chromium bwrap:bubblewrap nginx:nginx php:php-cli
 system-packages:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
 	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \

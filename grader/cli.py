@@ -100,7 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("course", type=_course, help="course folder (made by init)")
     p = sub.add_parser("export", help="write the grades CSV (authoritative scores, review flags)",
                        description="Write grades.csv, or with --moodle-worksheet fill the grading worksheet "
-                                   "downloaded from a Moodle assignment for its 'Upload grading worksheet'.")
+                                   "downloaded from a Moodle assignment for its 'Upload grading worksheet' (UTF-8, "
+                                   "the form's default encoding; dates restated so that Moodle's stale check reads "
+                                   "them on Japanese sites too). Upload it before the feedback zip; download the "
+                                   "worksheet again for each later upload.")
     p.add_argument("course", type=_course, help="course folder (made by init)")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="CSV path (default COURSE/grades.csv, or COURSE/moodle_<worksheet>.csv)")

@@ -124,7 +124,7 @@ def export_moodle(course: Path, worksheet: Path, output: Path | None = None, gra
     if grade not in ("total", "auto"):
         raise ValueError(f"grade must be 'total' or 'auto', got {grade!r}")
     course = check_course(course)
-    sheet = moodle.read_worksheet(worksheet)
+    moodle.read_worksheet(worksheet)          # a bad file is refused before any grading work
     results = {(r["assignment"], r["student"]): r.get("crosscheck") or {} for r in load_results(course)}
     chosen, doubles = {}, []
     for row in rows(course):
@@ -141,18 +141,34 @@ def export_moodle(course: Path, worksheet: Path, output: Path | None = None, gra
             full = row["auto_max"] + row["manual_max"]
             fraction = None if row["needs_manual_grading"] else row["total"] / full
         grades[student] = (fraction, _comment(row, results.get((row["assignment"], student), {})))
-    outcome = moodle.fill_worksheet(sheet, grades)
     output = Path(output) if output else course / f"moodle_{Path(worksheet).stem}.csv"
-    moodle.write_worksheet(sheet, output)
-    outcome.update(output=output, both_languages=sorted(set(doubles)))
+    outcome = moodle.export_worksheet(worksheet, grades, output, state_dir(course) / "moodle_worksheets.json")
+    outcome.update(both_languages=sorted(set(doubles)))
     return outcome
 
 
 def print_moodle_export(outcome: dict, progress=print) -> None:
-    """What export_moodle did, every participant accounted for."""
-    progress(f"Moodle worksheet / 評定ワークシート: {outcome['output']}  (upload it with 'Upload grading worksheet' / "
-             "「評定ワークシートをアップロードする」でアップロードしてください)")
-    progress(f"  grades filled / 評点を記入: {len(outcome['filled'])}")
+    """What export_moodle did and how to upload it, every participant accounted for."""
+    progress(f"Moodle worksheet / 評定ワークシート: {outcome['output']}")
+    progress("  upload it with 'Upload grading worksheet', Encoding UTF-8 (the default), the box 'Allow updating "
+             "records...' left unticked / 「評定ワークシートをアップロードする」で、エンコーディングは UTF-8（初期値）のまま、"
+             "「Moodle内のレコードがスプレッドシートより新しい場合でも…」はチェックせずにアップロードしてください")
+    if outcome["encoding"] != "utf-8":
+        progress("  the worksheet was Shift_JIS (CP932: a spreadsheet re-saved it); this file is UTF-8, so keep UTF-8 / "
+                 "元のワークシートは Shift_JIS (CP932) でしたが、このファイルは UTF-8 です。UTF-8 のまま選んでください")
+    if outcome["grades_off"]:
+        progress(f"  NO GRADES / 評点なし: {outcome['grades_off']}")
+    else:
+        progress(f"  grades filled / 評点を記入: {len(outcome['filled'])}")
+    for participant, why in outcome["moodle_skips"].items():
+        progress(f"  MOODLE WILL SKIP / Moodle がスキップ Participant {participant}: {why}")
+    earlier = outcome.get("filled_before")
+    if earlier:
+        progress(f"  WORKSHEET USED BEFORE / 使用済み: this worksheet was filled on {earlier['when']} "
+                 f"({earlier['output']}). If you uploaded that file, Moodle now holds newer grades for participants "
+                 f"{', '.join(earlier['filled'])} and will skip them: download the grading worksheet again and export "
+                 "from the new file / そのファイルをアップロード済みなら Moodle はこれらの参加者をスキップします。"
+                 "評定ワークシートをダウンロードし直し、新しいファイルで export してください")
     for participant, why in sorted(outcome["not_filled"].items()):
         progress(f"  NOT FILLED / 未記入 Participant {participant}: {why}")
     for participant in outcome["no_submission"]:

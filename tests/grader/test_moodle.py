@@ -60,7 +60,8 @@ def test_fill_grades_comments_and_lists_everyone(worksheet, tmp_path):
     rows = {row[0]: row for row in moodle.read_worksheet(tmp_path / "upload.csv").rows}
     assert rows["Participant 1001"][4] == "81.25" and rows["Participant 1002"][4] == "50.00"
     assert rows["Participant 1003"][4] == "" and rows["Participant 1004"][4] == ""
-    assert rows["Participant 1001"][8] == "-"                                # last-modified dates untouched
+    # dates restated for strtotime(); "-" as the latest time the worksheet shows (no later than its download)
+    assert rows["Participant 1002"][8] == "2025-12-02 09:00" and rows["Participant 1001"][8] == "2025-12-02 09:00"
     comment = rows["Participant 1002"][9]
     assert comment.startswith("<p>Good start.</p><br>" + moodle.COMMENT_MARK)  # the teacher's comment kept
     assert "&lt;ReLU&gt;" in comment
@@ -82,16 +83,19 @@ def test_grade_pending_is_left_as_it_was(worksheet):
 
 
 def test_japanese_moodle_and_a_spreadsheet_resave(tmp_path):
-    """A Japanese-language Moodle's titles; Excel re-saves as Shift_JIS with CRLF and no byte-order mark."""
-    rows = ["参加者1001,山田 太郎,taro@example.jp,評定のために提出済み,,10.0,Yes,-,-,"]
+    """A Japanese-language Moodle's titles; Excel re-saves as Shift_JIS with CRLF, no byte-order mark and
+    "10.00" as "10". The upload file is UTF-8 (the upload form's default) with two decimals."""
+    rows = ["参加者1001,山田 太郎,taro@example.jp,評定のために提出済み,,10,Yes,2025年 06月 3日(火曜日) 14:20,-,"]
     path = tmp_path / "ws.csv"
     path.write_bytes(("\r\n".join([JAPANESE_HEADER, *rows]) + "\r\n").encode("cp932"))
     sheet = moodle.read_worksheet(path)
     assert sheet.encoding == "cp932" and sheet.newline == "\r\n" and not sheet.byte_order_mark
-    assert set(sheet.columns) == {"grade", "maximum", "changeable", "comments"}
-    assert moodle.fill_worksheet(sheet, {"1001": (0.7, "自動採点")})["filled"] == ["1001"]
+    assert set(sheet.columns) == {"identifier", "grade", "maximum", "changeable", "submitted", "modified", "comments"}
+    assert moodle.fill_worksheet(sheet, {"1001": (0.72, "自動採点")})["filled"] == ["1001"]
     data = moodle.write_worksheet(sheet, tmp_path / "out.csv").read_bytes()
-    assert data.decode("cp932").splitlines()[1].split(",")[4] == "7.0" and b"\r\n" in data
+    assert data.startswith(b"\xef\xbb\xbf" + JAPANESE_HEADER.encode("utf-8")) and b"\r\n" in data
+    assert moodle.read_worksheet(tmp_path / "out.csv").rows[0][4:9] == [
+        "7.20", "10", "Yes", "2025年 06月 3日(火曜日) 14:20", "2025-06-03 14:20"]
 
 
 @pytest.mark.parametrize("content, why", [
@@ -109,7 +113,7 @@ def test_a_file_that_is_not_a_worksheet_says_what_to_do(tmp_path, content, why):
 
 def test_format_grade_follows_the_worksheet():
     assert moodle.format_grade(0.8125, "100.00") == "81.25"
-    assert moodle.format_grade(0.5, "16") == "8"
+    assert moodle.format_grade(0.2, "16") == "3.20"          # a re-saved "16.00" keeps Moodle's two decimals
     assert moodle.format_grade(1 / 3, "10,00") == "3,33"
 
 
