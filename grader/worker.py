@@ -90,7 +90,7 @@ class Grader:
         return [reason(name, self.limits, where, (cells or {}).get(name, ())) for name in dict.fromkeys(names)]
 
     def run_nbgrader(self, asg: str, student: str, result: dict) -> None:
-        from .limits import limits_in_cells
+        from .limits import cell_time_limits, limits_in_cells, reason
         started = time.monotonic()
         try:
             with contextlib.redirect_stdout(io.StringIO()):
@@ -106,11 +106,14 @@ class Grader:
         result["nbgrader_cells"] = nbgrader_cells(self.course, asg, student, self.spec.NOTEBOOK) if ok else None
         result["nbgrader_seconds"] = round(time.monotonic() - started, 2)
         broken = self.watchdog.take_events(died=result["status"] == "dead-kernel")
-        cells = {}
+        cells, timeouts = {}, {}
         autograded = self.course / "autograded" / student / asg / f"{self.spec.NOTEBOOK}.ipynb"
         if ok and autograded.exists():
-            cells = limits_in_cells(json.loads(autograded.read_text(encoding="utf-8"))["cells"])
+            executed = json.loads(autograded.read_text(encoding="utf-8"))["cells"]
+            cells, timeouts = limits_in_cells(executed), cell_time_limits(executed)
         result["limits"] += self.limit_records(broken + list(cells), "kernel", cells)
+        result["limits"] += [reason("cell-time", self.limits, "kernel", grade_ids, value)
+                             for value, grade_ids in timeouts.items()]
 
     def run_crosscheck(self, asg: str, student: str, result: dict) -> None:
         from . import crosscheck

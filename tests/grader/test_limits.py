@@ -30,7 +30,36 @@ def test_reasons_name_the_limit_and_its_value():
     assert lim.reason("wall-time", limits)["reason"] == "wall-time limit 300 s exceeded"
     assert lim.reason("disk", limits, "crosscheck")["reason"] == "disk limit 512 MiB exceeded in the cross-check"
     assert lim.reason("output", limits, cells=["test_a"])["reason"] == "output limit 8 MiB exceeded (test_a)"
+    assert lim.reason("output", limits, "crosscheck")["reason"] == "output limit 8 MiB exceeded in the cross-check"
+    assert lim.reason("wall-time", limits, "crosscheck")["reason"] == \
+        "wall-time limit 120 s exceeded in the cross-check"
+    assert lim.reason("cell-time", limits, cells=["test_b"], value="30 s")["reason"] == \
+        "cell time limit 30 s exceeded (test_b)"
     assert Limits.from_env({lim.ENV: Limits(memory=2**30).to_env()}).memory == 2**30
+
+
+def _charged(*records) -> dict:
+    result = {"limits": list(records), "crosscheck": {"cells": {"test_a": 2, "test_b": 3, "test_c": 0},
+                                                       "messages": {"test_c": "its own failure"}}}
+    lim.charge(result)
+    return result["crosscheck"]
+
+
+@pytest.mark.parametrize("name", ["memory", "processes", "output", "disk"])
+@pytest.mark.parametrize("where", ["kernel", "crosscheck"])
+def test_breaking_a_resource_limit_anywhere_costs_every_point(name, where):
+    """Not only the cells where it broke: where a kill lands (before or after the maps were saved) is timing."""
+    record = lim.reason(name, Limits(), where)
+    check = _charged(record)
+    assert check["score"] == 0 and set(check["cells"].values()) == {0}
+    assert check["messages"] == {"test_a": record["reason"], "test_b": record["reason"], "test_c": "its own failure"}
+
+
+def test_the_crosscheck_past_its_wall_time_costs_every_point_and_nbgraders_time_limits_cost_nothing_more():
+    assert _charged(lim.reason("wall-time", Limits(), "crosscheck"))["score"] == 0
+    kernel_time = [lim.reason("wall-time", Limits()), lim.reason("cell-time", Limits(), cells=["test_a"], value="30 s")]
+    assert _charged(*kernel_time)["score"] == 5            # the cross-check finished: its score stands
+    assert _charged()["score"] == 5
 
 
 @pytest.mark.parametrize("message, limit", [
@@ -149,3 +178,29 @@ def test_output_budget_cuts_a_flood_of_prints_and_scores_the_cell_as_failed():
     # the kernel lives on and only the flood's cell failed: later cells run, their output is dropped
     assert executed.cells[3].outputs == []
     assert [i for i, cell in enumerate(executed.cells) if any(o.output_type == "error" for o in cell.outputs)] == [1]
+
+
+def test_a_cell_past_its_time_limit_says_which_limit_ran_out():
+    """A slow cell is interrupted; a kernel that ignores the interrupt still gets the error (nbclient waits no
+    longer). Both name the limit and its value, which the review shows."""
+    import nbformat
+
+    from grader.execute import LimitedExecute
+
+    def graded(grade_id, source):
+        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, "grade": True}})
+    notebook = nbformat.v4.new_notebook(cells=[
+        graded("test_slow", "import time\ntime.sleep(30)"),
+        graded("test_deaf", "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                            "end = time.time() + 6\nwhile time.time() < end:\n    pass"),
+    ])
+    started = time.monotonic()
+    # as the course config sets it (grader.course): a kernel deaf to interrupts is scored, not left ungraded
+    client = LimitedExecute(timeout=2, raise_on_iopub_timeout=False, kernel_name="python3")
+    executed, _ = client.preprocess(notebook, {"metadata": {"path": "."}})
+    assert time.monotonic() - started < 25
+    assert lim.cell_time_limits(executed.cells) == {"2 s": ["test_slow", "test_deaf"]}
+    assert lim.limits_in_cells(executed.cells) == {}           # a time limit, not a resource one
+    (value, cells), = lim.cell_time_limits(executed.cells).items()
+    assert lim.reason("cell-time", Limits(), cells=cells, value=value)["reason"] == \
+        "cell time limit 2 s exceeded (test_slow, test_deaf)"
