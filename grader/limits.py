@@ -14,7 +14,8 @@ processes     512        ``RLIMIT_NPROC`` inside the sandbox's user namespace (`
                          with ``EAGAIN``; Linux does not apply it to root), and the
                          :class:`Watchdog`'s count of tasks (threads included)
 output        8 MiB      the kernel client (``grader.execute``): output past it is dropped,
-                         the cell gets an ``OutputLimitExceeded`` error and is interrupted
+                         the cell gets an ``OutputLimitExceeded`` error; the cross-check
+                         counts its child's output the same way and stops it past the limit
 disk          512 MiB    size-limited tmpfs mounts (bubblewrap ``--size``) for the working
                          folder and ``/tmp`` (``ENOSPC``); ``RLIMIT_FSIZE`` per file; the
                          :class:`Watchdog` on the writable host folders (kernel sockets,
@@ -212,6 +213,18 @@ def cell_time_limits(cells) -> dict[str, list[str]]:
             value = _CELL_TIME.search(error)
             _add(found, value.group(1) if value else "", grade_id)
     return found
+
+
+def notebook_limits(cells, limits: Limits, enforced=()) -> list[dict]:
+    """The records of the limits a notebook's kernel broke (see :func:`reason`).
+
+    ``cells``: the executed notebook's cells (none when nbgrader left no
+    notebook); ``enforced``: the limits the watchdog stopped the kernel for.
+    """
+    resources = limits_in_cells(cells)
+    return ([reason(name, limits, "kernel", resources.get(name, ())) for name in dict.fromkeys([*enforced, *resources])]
+            + [reason("cell-time", limits, "kernel", grade_ids, value)
+               for value, grade_ids in cell_time_limits(cells).items()])
 
 
 def charge(result: dict) -> None:

@@ -174,6 +174,8 @@ def test_output_budget_cuts_a_flood_of_prints_and_scores_the_cell_as_failed():
     assert kept <= 64 * 1024
     assert any(o.output_type == "error" and o.ename == ERROR_NAME for o in flood)
     assert lim.limits_in_cells(executed.cells) == {"output": []}          # no graded cell here
+    assert [record["reason"] for record in lim.notebook_limits(executed.cells, Limits(output=64 * 1024))] == [
+        "output limit 64 KiB exceeded"]
     assert executed.cells[0].outputs[0]["text"] == "small\n"
     # the kernel lives on and only the flood's cell failed: later cells run, their output is dropped
     assert executed.cells[3].outputs == []
@@ -201,6 +203,5 @@ def test_a_cell_past_its_time_limit_says_which_limit_ran_out():
     assert time.monotonic() - started < 25
     assert lim.cell_time_limits(executed.cells) == {"2 s": ["test_slow", "test_deaf"]}
     assert lim.limits_in_cells(executed.cells) == {}           # a time limit, not a resource one
-    (value, cells), = lim.cell_time_limits(executed.cells).items()
-    assert lim.reason("cell-time", Limits(), cells=cells, value=value)["reason"] == \
-        "cell time limit 2 s exceeded (test_slow, test_deaf)"
+    assert [record["reason"] for record in lim.notebook_limits(executed.cells, Limits())] == [
+        "cell time limit 2 s exceeded (test_slow, test_deaf)"]
