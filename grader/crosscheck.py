@@ -19,8 +19,8 @@ In-kernel hidden tests can be defeated by student code in the same kernel
    student's maps of the visible tests' cases for the feedback page.
 
 The child also runs the answer on the visible tests' cases (``spec.FEEDBACK_CASES``),
-after it has saved the graded maps. A child stopped for a limit is stopped, whichever
-phase it was in: what that costs does not depend on when (``grader.limits.charge``).
+after it has saved the graded maps: a crash or a time-out there never changes a score,
+but a resource limit broken there costs what it costs anywhere (``grader.limits.charge``).
 """
 from __future__ import annotations
 
@@ -214,7 +214,8 @@ def run_student(source: str, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT
         outputs, errors = _read_phase(out, "outputs.npz", "errors.json")
         feedback_outputs, feedback_errors = _read_phase(out, "feedback.npz", "feedback_errors.json")
         if status != "ok" and (out / "errors.json").exists() and not (out / "feedback_errors.json").exists():
-            feedback_errors["*"] = status       # stopped after the graded maps were saved: still stopped
+            # the graded phase was complete: only the feedback cases were cut short (``limit`` still says why)
+            feedback_errors["*"], status = status, "ok"
         if status == "timeout":
             errors.setdefault("*", f"timeout: stopped after {timeout:g} s / {timeout:g} 秒で停止しました")
         elif status != "ok" and "*" not in errors:

@@ -26,14 +26,14 @@ cell time     30 s       nbclient's timeout per cell from ``nbgrader_config.py``
                          is interrupted, the cell gets a ``CellTimeoutError``
 ============  =========  ===================================================================
 
-What breaking a limit costs (:func:`charge`) depends only on which limit broke and where, never on when
+What breaking a limit costs (:func:`charge`) depends only on which limit broke, never on where or when
 the kill landed:
 
 - the memory, process, output or disk limit, anywhere (the kernel or the cross-check, any cell, before or
   after the answer's maps were saved): every test scores 0;
-- the cross-check's wall time: every test scores 0 (the authoritative check did not finish);
-- the cell time limit and the notebook's wall time are nbgrader's: a cell that runs out scores 0 in nbgrader's
-  score, a notebook that runs out is not graded by nbgrader; the cross-check's score stands.
+- a time limit costs the work it stopped: a cell past the cell time limit scores 0 in nbgrader's score, a
+  notebook past its wall time is not graded by nbgrader, a cross-check past its wall time scores 0 on every
+  test whose maps it had not saved; the cross-check's score is the grade.
 
 Each broken limit is listed for review with its value and where, e.g. "memory limit 4 GiB exceeded in the
 cross-check" (:func:`reason`).
@@ -110,7 +110,7 @@ class Limits:
 
 LIMIT_NAMES = {"memory": "memory", "processes": "process", "output": "output", "disk": "disk",
                "wall-time": "wall-time", "cell-time": "cell time"}
-RESOURCES = ("memory", "processes", "output", "disk")   # breaking one anywhere costs every point
+RESOURCES = ("memory", "processes", "output", "disk")   # breaking one anywhere costs every point (charge)
 
 
 def reason(name: str, limits: Limits, where: str = "kernel", cells=(), value: str | None = None) -> dict:
@@ -126,11 +126,6 @@ def reason(name: str, limits: Limits, where: str = "kernel", cells=(), value: st
     if cells:
         text += f" ({', '.join(cells)})"
     return {"limit": name, "where": where, "reason": text, "cells": list(cells)}
-
-
-def costs_every_point(record: dict) -> bool:
-    """Whether a broken limit scores 0 on every test (see the module docstring for the rule)."""
-    return record["limit"] in RESOURCES or record["where"] == "crosscheck"
 
 
 # -- in the sandbox: rlimits --------------------------------------------------
@@ -230,13 +225,13 @@ def notebook_limits(cells, limits: Limits, enforced=()) -> list[dict]:
 def charge(result: dict) -> None:
     """Apply what the broken limits cost to the authoritative cross-check score (module docstring).
 
-    ``result`` is a grading result (``grader.results``). A limit that costs
-    every point scores every test cell 0, with the limit's reason as the message of each cell it cost.
+    ``result`` is a grading result (``grader.results``). A broken resource limit
+    scores every test cell 0, with the limit's reason as the message of each cell it cost.
     """
     check = result.get("crosscheck")
     if not check:
         return
-    costly = next((limit for limit in result.get("limits", []) if costs_every_point(limit)), None)
+    costly = next((limit for limit in result.get("limits", []) if limit["limit"] in RESOURCES), None)
     for grade_id, points in check["cells"].items() if costly else ():
         if points:                        # a cell that failed on its own keeps its own message
             check["cells"][grade_id] = 0

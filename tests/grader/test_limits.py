@@ -55,11 +55,12 @@ def test_breaking_a_resource_limit_anywhere_costs_every_point(name, where):
     assert check["messages"] == {"test_a": record["reason"], "test_b": record["reason"], "test_c": "its own failure"}
 
 
-def test_the_crosscheck_past_its_wall_time_costs_every_point_and_nbgraders_time_limits_cost_nothing_more():
-    assert _charged(lim.reason("wall-time", Limits(), "crosscheck"))["score"] == 0
-    kernel_time = [lim.reason("wall-time", Limits()), lim.reason("cell-time", Limits(), cells=["test_a"], value="30 s")]
-    assert _charged(*kernel_time)["score"] == 5            # the cross-check finished: its score stands
-    assert _charged()["score"] == 5
+def test_a_time_limit_costs_only_the_work_it_stopped():
+    """The cross-check's maps that were saved in time stand; what nbgrader did not finish it scored itself."""
+    time_limits = [lim.reason("wall-time", Limits()), lim.reason("wall-time", Limits(), "crosscheck"),
+                   lim.reason("cell-time", Limits(), cells=["test_a"], value="30 s")]
+    assert _charged(*time_limits)["score"] == 5 and _charged()["score"] == 5
+    assert _charged(*time_limits, lim.reason("disk", Limits(), "crosscheck"))["score"] == 0
 
 
 @pytest.mark.parametrize("message, limit", [
