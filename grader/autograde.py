@@ -162,9 +162,12 @@ def autograde(course: Path, *, workers: int | None = None, limits: Limits | None
                      if not done else f"all {done} submission(s) already graded (--regrade grades them again) "
                                       f"/ {done} 件すべて採点済みです")
             return []
-        if done:
-            progress(f"{done} submission(s) already graded, resuming with the rest (--regrade grades "
-                     f"everything again) / 採点済み {done} 件を飛ばして続きから採点します")
+        partial = sum(not job["run_nbgrader"] for job in jobs)
+        if done or partial:
+            progress(f"resuming: {done} submission(s) already graded, {partial} with only nbgrader's part saved "
+                     f"(their cross-check runs now), {len(jobs) - partial} not graded yet (--regrade grades "
+                     f"everything again) / 続きから採点します: 採点済み {done} 件、nbgrader のみ済み {partial} 件"
+                     f"（クロスチェックを実行）、未採点 {len(jobs) - partial} 件")
         return _run_pool(course, jobs, workers, limits, cell_timeout, progress)
 
 

@@ -19,16 +19,19 @@ In-kernel hidden tests can be defeated by student code in the same kernel
    student's maps of the visible tests' cases for the feedback page.
 
 The child also runs the answer on the visible tests' cases (``spec.FEEDBACK_CASES``),
-after it has saved the graded maps: whatever happens there never changes a score.
+after it has saved the graded maps: a crash or a time-out there never changes a score,
+but a resource limit broken there costs what it costs anywhere (``grader.limits.charge``).
 """
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
 import io
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -167,7 +170,8 @@ def run_student(source: str, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT
     Returns ``{"outputs": {key: map}, "errors": {key|"*": message}, "status": ..., "seconds": ...}``
     for the graded cases, and ``feedback_outputs`` / ``feedback_errors`` for the
     visible tests' cases that are not graded ones. The child runs under ``limits``
-    (default :class:`grader.limits.Limits`; its own wall time is ``timeout``).
+    (default :class:`grader.limits.Limits`; its own wall time is ``timeout``); ``limit``
+    names the one this function stopped it for (``"wall-time"``, ``"output"``), else None.
     """
     prepared = Path(prepared)
     if use_sandbox is None:
@@ -199,37 +203,64 @@ def run_student(source: str, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT
             argv = command
             full_env = {k: v for k, v in os.environ.items() if not k.startswith("NBGRADER")}
             full_env.update(child_env, **sandbox.STUDENT_ENV)
-        # The child's output goes to a file, not a pipe: what it may write there is
-        # bounded by its disk limit (RLIMIT_FSIZE), never by the grader's memory.
-        with open(work / "child.log", "wb") as log_file:
-            process = subprocess.Popen(argv, cwd=work / "out", env=full_env, stdout=log_file,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            process.wait(timeout=timeout)
-            status = ("ok" if process.returncode == 0 else f"exit-{process.returncode}" if process.returncode > 0
-                      else f"killed-{signal.Signals(-process.returncode).name}")
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            status = "timeout"
-        with open(work / "child.log", "rb") as log_file:
-            log_file.seek(max(0, (work / "child.log").stat().st_size - 65536))
-            log = log_file.read()
+        process = subprocess.Popen(argv, cwd=work / "out", env=full_env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        with process.stdout:
+            broken, log = _watch(process, timeout, (limits or Limits()).output)
+        status = {"wall-time": "timeout", "output": "output-limit"}.get(broken) or (
+            "ok" if process.returncode == 0 else f"exit-{process.returncode}" if process.returncode > 0
+            else f"killed-{signal.Signals(-process.returncode).name}")
         out = work / "out"
         outputs, errors = _read_phase(out, "outputs.npz", "errors.json")
         feedback_outputs, feedback_errors = _read_phase(out, "feedback.npz", "feedback_errors.json")
         if status != "ok" and (out / "errors.json").exists() and not (out / "feedback_errors.json").exists():
-            # the graded phase was complete: only the feedback cases were cut short
+            # the graded phase was complete: only the feedback cases were cut short (``limit`` still says why)
             feedback_errors["*"], status = status, "ok"
         if status == "timeout":
             errors.setdefault("*", f"timeout: stopped after {timeout:g} s / {timeout:g} 秒で停止しました")
         elif status != "ok" and "*" not in errors:
             errors["*"] = f"{status}: " + " | ".join(_student_lines(log)[-3:])
-        return {"outputs": outputs, "errors": errors, "status": status, "dropped": dropped,
+        return {"outputs": outputs, "errors": errors, "status": status, "dropped": dropped, "limit": broken,
                 "seconds": round(time.monotonic() - started, 2),
                 "feedback_outputs": feedback_outputs, "feedback_errors": feedback_errors}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _watch(process: subprocess.Popen, timeout: float, output_limit: int) -> tuple[str | None, bytes]:
+    """Wait for the child while reading its output; stop its process group at its wall time or output limit.
+
+    Returns the limit that stopped it (``"wall-time"``, ``"output"`` or None) and
+    the last 64 KiB it wrote. The output is counted as it arrives, like the
+    kernel's (``grader.execute``), so a flood is stopped at the output limit
+    exactly, whatever the disk limit; the grader keeps only the tail.
+    """
+    deadline = time.monotonic() + timeout
+    fd, written, tail, broken = process.stdout.fileno(), 0, b"", None
+    while broken is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            broken = "wall-time"
+        elif select.select([fd], [], [], min(left, 0.5))[0]:
+            data = os.read(fd, 1 << 16)
+            if not data:
+                break                      # the child closed its output: it has ended, or soon will
+            written += len(data)
+            tail = (tail + data)[-65536:]
+            if written > output_limit:
+                broken = "output"
+        elif process.poll() is not None:
+            break                          # ended; a process it left behind may hold the pipe open
+    if broken is None:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            broken = "wall-time"
+    if broken:                             # not reaped yet: its pid is still its group's
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    return broken, tail
 
 
 def _read_phase(out: Path, maps_name: str, errors_name: str) -> tuple[dict, dict]:
@@ -313,7 +344,7 @@ def check_notebook(notebook: dict, prepared: Path, timeout: float = CROSSCHECK_T
                 "status": "no-answer-cell", "suspicious": [], "seconds": 0.0, "limits": []}
     run = run_student(source, prepared, timeout=timeout, use_sandbox=use_sandbox, limits=limits)
     result = compare(run, prepared)
-    broken = [limit_in_error(message) for message in run["errors"].values()]
+    broken = [run.get("limit"), *map(limit_in_error, run["errors"].values())]
     result.update(status=run["status"], seconds=run["seconds"], suspicious=suspicious_tokens(source),
                   dropped=run.get("dropped", []), limits=sorted({name for name in broken if name}))
     result.update(feedback_evidence(run, prepared))

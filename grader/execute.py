@@ -1,4 +1,4 @@
-"""nbgrader's ``Execute`` with an output budget per notebook.
+"""nbgrader's ``Execute`` with an output budget per notebook, and cell time-outs that say their limit.
 
 nbclient keeps every output of the kernel in the grading worker's memory and
 writes it into the autograded notebook. A student who prints gigabytes would
@@ -8,6 +8,9 @@ output and gives the cell where the limit broke an ``OutputLimitExceeded`` error
 cell that goes on printing runs until it ends or hits the cell time limit. The
 kernel is not interrupted: an interrupt sent from here can reach the kernel
 after the cell has ended, and then fail the next cell, which printed nothing.
+
+A cell that runs past its time limit gets nbgrader's ``CellTimeoutError`` with
+the limit in its message (nbgrader's own says no number), so the review can name it.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
-from .limits import Limits, format_size
+from .limits import Limits, cell_time_message, format_size
 
 ERROR_NAME = "OutputLimitExceeded"
 
@@ -49,3 +52,10 @@ class LimitedExecute(Execute):
         outs.append(NotebookNode(output_type="error", ename=ERROR_NAME, evalue=message,
                                  traceback=[f"{ERROR_NAME}: {message}"]))
         return None
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        reply = await super()._async_handle_timeout(timeout, cell)
+        if reply is not None:             # the error_on_timeout reply nbgrader records in the cell
+            message = cell_time_message(timeout)
+            reply["content"].update(evalue=message, traceback=[f"{reply['content']['ename']}: {message}"])
+        return reply

@@ -14,18 +14,29 @@ processes     512        ``RLIMIT_NPROC`` inside the sandbox's user namespace (`
                          with ``EAGAIN``; Linux does not apply it to root), and the
                          :class:`Watchdog`'s count of tasks (threads included)
 output        8 MiB      the kernel client (``grader.execute``): output past it is dropped,
-                         the cell gets an ``OutputLimitExceeded`` error and is interrupted
+                         the cell gets an ``OutputLimitExceeded`` error; the cross-check
+                         counts its child's output the same way and stops it past the limit
 disk          512 MiB    size-limited tmpfs mounts (bubblewrap ``--size``) for the working
                          folder and ``/tmp`` (``ENOSPC``); ``RLIMIT_FSIZE`` per file; the
                          :class:`Watchdog` on the writable host folders (kernel sockets,
                          cross-check output)
 wall time     300 s      the autograde pool (kills the worker, its kernel and sandbox);
-                         per cell, nbclient's timeout from ``nbgrader_config.py``; the
-                         cross-check has its own (120 s), after which its child is killed
+                         the cross-check has its own (120 s), after which its child is killed
+cell time     30 s       nbclient's timeout per cell from ``nbgrader_config.py``: the kernel
+                         is interrupted, the cell gets a ``CellTimeoutError``
 ============  =========  ===================================================================
 
-Breaking a limit gives 0 on the tests it affected and a review reason such as
-"memory limit 4 GiB exceeded" (:func:`reason`).
+What breaking a limit costs (:func:`charge`) depends only on which limit broke, never on where or when
+the kill landed:
+
+- the memory, process, output or disk limit, anywhere (the kernel or the cross-check, any cell, before or
+  after the answer's maps were saved): every test scores 0;
+- a time limit costs the work it stopped: a cell past the cell time limit scores 0 in nbgrader's score, a
+  notebook past its wall time is not graded by nbgrader, a cross-check past its wall time scores 0 on every
+  test whose maps it had not saved; the cross-check's score is the grade.
+
+Each broken limit is listed for review with its value and where, e.g. "memory limit 4 GiB exceeded in the
+cross-check" (:func:`reason`).
 """
 from __future__ import annotations
 
@@ -89,23 +100,27 @@ class Limits:
         text = environ.get(ENV)
         return cls(**json.loads(text)) if text else cls()
 
-    def describe(self, name: str) -> str:
-        value = getattr(self, name.replace("-", "_"))
-        if name in ("memory", "output", "disk"):
-            return format_size(value)
-        return f"{value:g} s" if name == "wall-time" else f"{value:g}"
+    def describe(self, name: str, where: str = "kernel") -> str:
+        """The value of one limit as the instructor would write it (the wall time of ``where``)."""
+        if name == "wall-time":
+            return f"{self.crosscheck_time if where == 'crosscheck' else self.wall_time:g} s"
+        value = getattr(self, name)
+        return format_size(value) if name in ("memory", "output", "disk") else f"{value:g}"
 
 
 LIMIT_NAMES = {"memory": "memory", "processes": "process", "output": "output", "disk": "disk",
-               "wall-time": "wall-time"}
+               "wall-time": "wall-time", "cell-time": "cell time"}
+RESOURCES = ("memory", "processes", "output", "disk")   # breaking one anywhere costs every point (charge)
 
 
-def reason(name: str, limits: Limits, where: str = "kernel", cells=()) -> dict:
+def reason(name: str, limits: Limits, where: str = "kernel", cells=(), value: str | None = None) -> dict:
     """The record of one broken limit: ``{"limit", "where", "reason", "cells"}``.
 
-    ``cells``: the test cells it cost (grade ids), when known.
+    ``cells``: the cells where it broke (grade ids), when known. ``value``: the
+    limit's value in words, for a limit that ``limits`` does not hold (the cell time).
     """
-    text = f"{LIMIT_NAMES[name]} limit {limits.describe(name)} exceeded"
+    value = limits.describe(name, where) if value is None else value
+    text = " ".join(part for part in (f"{LIMIT_NAMES[name]} limit", value, "exceeded") if part)
     if where == "crosscheck":
         text += " in the cross-check"
     if cells:
@@ -151,35 +166,76 @@ def limit_in_error(text: str) -> str | None:
     return None
 
 
-def limits_in_cells(cells) -> dict[str, list[str]]:
-    """Limit -> the graded cells (grade ids) whose errors report it, for executed notebook cells."""
-    found: dict[str, list[str]] = {}
+CELL_TIMEOUT_ERROR = "CellTimeoutError"          # nbgrader's error on a cell that ran past its time
+_CELL_TIME = re.compile(r"cell time limit ([\d.]+ s)")
+
+
+def cell_time_message(seconds: float) -> str:
+    """The error of a cell stopped at its time limit (``grader.execute``), in both languages."""
+    return f"cell time limit {seconds:g} s exceeded / セルの制限時間 {seconds:g} 秒を超えました"
+
+
+def _errors(cells):
+    """(grade id or None, "Name: message") of every error output of executed notebook cells."""
     for cell in cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                name = limit_in_error(f"{output.get('ename', '')}: {output.get('evalue', '')}")
-                if name:
-                    where = found.setdefault(name, [])
-                    if grade_id and grade_id not in where:
-                        where.append(grade_id)
+                yield grade_id, f"{output.get('ename', '')}: {output.get('evalue', '')}"
+
+
+def _add(found: dict, key: str, grade_id: str | None) -> None:
+    where = found.setdefault(key, [])
+    if grade_id and grade_id not in where:
+        where.append(grade_id)
+
+
+def limits_in_cells(cells) -> dict[str, list[str]]:
+    """Resource limit -> the graded cells (grade ids) whose errors report it, for executed notebook cells."""
+    found: dict[str, list[str]] = {}
+    for grade_id, error in _errors(cells):
+        name = limit_in_error(error)
+        if name:
+            _add(found, name, grade_id)
     return found
 
 
-def charge(result: dict) -> None:
-    """Score 0, in the authoritative cross-check score too, on each test cell that broke a limit.
+def cell_time_limits(cells) -> dict[str, list[str]]:
+    """The cell time limit that ran out ("30 s"; "" if unstated) -> the cells (grade ids) it stopped."""
+    found: dict[str, list[str]] = {}
+    for grade_id, error in _errors(cells):
+        if error.startswith(CELL_TIMEOUT_ERROR + ":"):
+            value = _CELL_TIME.search(error)
+            _add(found, value.group(1) if value else "", grade_id)
+    return found
 
-    ``result`` is a grading result (``grader.results``); the cells come from
-    the limits it broke in the notebook (``limits[i]["cells"]``).
+
+def notebook_limits(cells, limits: Limits, enforced=()) -> list[dict]:
+    """The records of the limits a notebook's kernel broke (see :func:`reason`).
+
+    ``cells``: the executed notebook's cells (none when nbgrader left no
+    notebook); ``enforced``: the limits the watchdog stopped the kernel for.
+    """
+    resources = limits_in_cells(cells)
+    return ([reason(name, limits, "kernel", resources.get(name, ())) for name in dict.fromkeys([*enforced, *resources])]
+            + [reason("cell-time", limits, "kernel", grade_ids, value)
+               for value, grade_ids in cell_time_limits(cells).items()])
+
+
+def charge(result: dict) -> None:
+    """Apply what the broken limits cost to the authoritative cross-check score (module docstring).
+
+    ``result`` is a grading result (``grader.results``). A broken resource limit
+    scores every test cell 0, with the limit's reason as the message of each cell it cost.
     """
     check = result.get("crosscheck")
     if not check:
         return
-    for limit in result.get("limits", []):
-        for grade_id in limit.get("cells", []):
-            if check["cells"].get(grade_id):
-                check["cells"][grade_id] = 0
-                check.setdefault("messages", {})[grade_id] = limit["reason"]
+    costly = next((limit for limit in result.get("limits", []) if limit["limit"] in RESOURCES), None)
+    for grade_id, points in check["cells"].items() if costly else ():
+        if points:                        # a cell that failed on its own keeps its own message
+            check["cells"][grade_id] = 0
+            check.setdefault("messages", {})[grade_id] = costly["reason"]
     check["score"] = sum(check["cells"].values())
 
 

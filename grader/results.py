@@ -12,8 +12,8 @@
     the authoritative out-of-process check (a dict, see ``grader.crosscheck.check_notebook``),
     ``None`` until it has run.
 ``limits``
-    the resource limits the submission broke, each ``{"limit", "where", "reason"}``
-    (``grader.limits``); empty when none.
+    the limits the submission broke, each ``{"limit", "where", "reason", "cells"}``
+    (``grader.limits``: resources, wall time, cell time); empty when none.
 ``repairs``
     what ``collect`` repaired in the notebook before grading (``grader.repair``); empty when none.
 ``submission_sha256``, ``graded_at``, ``run``, ``seconds``
@@ -113,10 +113,10 @@ def is_complete(result: dict | None, submission_sha256: str, crosscheck: bool) -
 
 
 def review_reasons(result: dict) -> list[str]:
-    """Why a result needs the instructor's eye, from its status, broken limits and repairs."""
-    limits = [limit["reason"] for limit in result.get("limits") or []]
+    """Why a result needs the instructor's eye: its status, each broken limit, its repairs (all of them)."""
     status = result.get("status", "graded")
-    reasons = limits if limits or status == "graded" else [f"{status}: {STATUSES.get(status, '?')}"]
+    reasons = [] if status == "graded" else [f"{status}: {STATUSES.get(status, '?')}"]
+    reasons += [limit["reason"] for limit in result.get("limits") or []]
     if result.get("repairs"):
         reasons.append("repaired notebook: " + "; ".join(result["repairs"]))
     return reasons

@@ -85,12 +85,8 @@ class Grader:
         self.watchdog.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
-    def limit_records(self, names, where: str, cells: dict | None = None) -> list[dict]:
-        from .limits import reason
-        return [reason(name, self.limits, where, (cells or {}).get(name, ())) for name in dict.fromkeys(names)]
-
     def run_nbgrader(self, asg: str, student: str, result: dict) -> None:
-        from .limits import limits_in_cells
+        from .limits import notebook_limits
         started = time.monotonic()
         try:
             with contextlib.redirect_stdout(io.StringIO()):
@@ -106,14 +102,13 @@ class Grader:
         result["nbgrader_cells"] = nbgrader_cells(self.course, asg, student, self.spec.NOTEBOOK) if ok else None
         result["nbgrader_seconds"] = round(time.monotonic() - started, 2)
         broken = self.watchdog.take_events(died=result["status"] == "dead-kernel")
-        cells = {}
         autograded = self.course / "autograded" / student / asg / f"{self.spec.NOTEBOOK}.ipynb"
-        if ok and autograded.exists():
-            cells = limits_in_cells(json.loads(autograded.read_text(encoding="utf-8"))["cells"])
-        result["limits"] += self.limit_records(broken + list(cells), "kernel", cells)
+        executed = json.loads(autograded.read_text(encoding="utf-8"))["cells"] if ok and autograded.exists() else []
+        result["limits"] += notebook_limits(executed, self.limits, broken)
 
     def run_crosscheck(self, asg: str, student: str, result: dict) -> None:
         from . import crosscheck
+        from .limits import reason
         try:
             submitted = self.course / "submitted" / student / asg / f"{self.spec.NOTEBOOK}.ipynb"
             notebook = json.loads(submitted.read_text(encoding="utf-8"))
@@ -126,7 +121,7 @@ class Grader:
         died = check["status"].startswith(("exit-", "killed-"))
         broken = self.watchdog.take_events(died=died) + check.get("limits", [])
         result["crosscheck"] = check
-        result["limits"] += self.limit_records(broken, "crosscheck")
+        result["limits"] += [reason(name, self.limits, "crosscheck") for name in dict.fromkeys(broken)]
 
 
     def grade(self, job: dict, send) -> None:

@@ -42,6 +42,7 @@ def test_crosscheck_kills_a_hang(prepared):
         "\nclass _Slow:\n    import time\n    while True:\n        pass\n"
     result = crosscheck.check_notebook(_notebook(hang), prepared, timeout=20)
     assert result["status"] == "timeout" and result["score"] == 0
+    assert result["limits"] == ["wall-time"]           # what it broke, for the review and the cost
 
 
 def test_unmodified_stub_scores_zero(prepared):

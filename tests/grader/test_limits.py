@@ -30,7 +30,37 @@ def test_reasons_name_the_limit_and_its_value():
     assert lim.reason("wall-time", limits)["reason"] == "wall-time limit 300 s exceeded"
     assert lim.reason("disk", limits, "crosscheck")["reason"] == "disk limit 512 MiB exceeded in the cross-check"
     assert lim.reason("output", limits, cells=["test_a"])["reason"] == "output limit 8 MiB exceeded (test_a)"
+    assert lim.reason("output", limits, "crosscheck")["reason"] == "output limit 8 MiB exceeded in the cross-check"
+    assert lim.reason("wall-time", limits, "crosscheck")["reason"] == \
+        "wall-time limit 120 s exceeded in the cross-check"
+    assert lim.reason("cell-time", limits, cells=["test_b"], value="30 s")["reason"] == \
+        "cell time limit 30 s exceeded (test_b)"
     assert Limits.from_env({lim.ENV: Limits(memory=2**30).to_env()}).memory == 2**30
+
+
+def _charged(*records) -> dict:
+    result = {"limits": list(records), "crosscheck": {"cells": {"test_a": 2, "test_b": 3, "test_c": 0},
+                                                       "messages": {"test_c": "its own failure"}}}
+    lim.charge(result)
+    return result["crosscheck"]
+
+
+@pytest.mark.parametrize("name", ["memory", "processes", "output", "disk"])
+@pytest.mark.parametrize("where", ["kernel", "crosscheck"])
+def test_breaking_a_resource_limit_anywhere_costs_every_point(name, where):
+    """Not only the cells where it broke: where a kill lands (before or after the maps were saved) is timing."""
+    record = lim.reason(name, Limits(), where)
+    check = _charged(record)
+    assert check["score"] == 0 and set(check["cells"].values()) == {0}
+    assert check["messages"] == {"test_a": record["reason"], "test_b": record["reason"], "test_c": "its own failure"}
+
+
+def test_a_time_limit_costs_only_the_work_it_stopped():
+    """The cross-check's maps that were saved in time stand; what nbgrader did not finish it scored itself."""
+    time_limits = [lim.reason("wall-time", Limits()), lim.reason("wall-time", Limits(), "crosscheck"),
+                   lim.reason("cell-time", Limits(), cells=["test_a"], value="30 s")]
+    assert _charged(*time_limits)["score"] == 5 and _charged()["score"] == 5
+    assert _charged(*time_limits, lim.reason("disk", Limits(), "crosscheck"))["score"] == 0
 
 
 @pytest.mark.parametrize("message, limit", [
@@ -145,7 +175,34 @@ def test_output_budget_cuts_a_flood_of_prints_and_scores_the_cell_as_failed():
     assert kept <= 64 * 1024
     assert any(o.output_type == "error" and o.ename == ERROR_NAME for o in flood)
     assert lim.limits_in_cells(executed.cells) == {"output": []}          # no graded cell here
+    assert [record["reason"] for record in lim.notebook_limits(executed.cells, Limits(output=64 * 1024))] == [
+        "output limit 64 KiB exceeded"]
     assert executed.cells[0].outputs[0]["text"] == "small\n"
     # the kernel lives on and only the flood's cell failed: later cells run, their output is dropped
     assert executed.cells[3].outputs == []
     assert [i for i, cell in enumerate(executed.cells) if any(o.output_type == "error" for o in cell.outputs)] == [1]
+
+
+def test_a_cell_past_its_time_limit_says_which_limit_ran_out():
+    """A slow cell is interrupted; a kernel that ignores the interrupt still gets the error (nbclient waits no
+    longer). Both name the limit and its value, which the review shows."""
+    import nbformat
+
+    from grader.execute import LimitedExecute
+
+    def graded(grade_id, source):
+        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, "grade": True}})
+    notebook = nbformat.v4.new_notebook(cells=[
+        graded("test_slow", "import time\ntime.sleep(30)"),
+        graded("test_deaf", "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                            "end = time.time() + 6\nwhile time.time() < end:\n    pass"),
+    ])
+    started = time.monotonic()
+    # as the course config sets it (grader.course): a kernel deaf to interrupts is scored, not left ungraded
+    client = LimitedExecute(timeout=2, raise_on_iopub_timeout=False, kernel_name="python3")
+    executed, _ = client.preprocess(notebook, {"metadata": {"path": "."}})
+    assert time.monotonic() - started < 25
+    assert lim.cell_time_limits(executed.cells) == {"2 s": ["test_slow", "test_deaf"]}
+    assert lim.limits_in_cells(executed.cells) == {}           # a time limit, not a resource one
+    assert [record["reason"] for record in lim.notebook_limits(executed.cells, Limits())] == [
+        "cell time limit 2 s exceeded (test_slow, test_deaf)"]

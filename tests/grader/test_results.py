@@ -70,8 +70,15 @@ def test_review_reasons_come_from_status_limits_and_repairs():
     assert store.review_reasons({"status": "graded"}) == []
     assert store.review_reasons({"status": "worker-died"})[0].startswith("worker-died: the grading worker")
     limit = {"limit": "memory", "where": "kernel", "reason": "memory limit 4 GiB exceeded", "cells": []}
-    assert store.review_reasons({"status": "dead-kernel", "limits": [limit]}) == ["memory limit 4 GiB exceeded"]
-    assert store.review_reasons({"status": "graded", "repairs": ["a", "b"]}) == ["repaired notebook: a; b"]
+    assert store.review_reasons({"status": "graded", "limits": [limit], "repairs": ["a", "b"]}) == [
+        "memory limit 4 GiB exceeded", "repaired notebook: a; b"]
+
+
+def test_a_dead_kernel_is_named_even_when_a_limit_is_listed_too():
+    limit = {"limit": "memory", "where": "crosscheck", "reason": "memory limit 4 GiB exceeded in the cross-check",
+             "cells": []}
+    reasons = store.review_reasons({"status": "dead-kernel", "limits": [limit]})
+    assert reasons == [f"dead-kernel: {store.STATUSES['dead-kernel']}", limit["reason"]]
 
 
 def test_the_cli_offers_regrade_and_the_limits():
