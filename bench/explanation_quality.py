@@ -169,8 +169,11 @@ def real_localisation(size, model_type, methods, epochs, seed, root=None):
     except (BoxFilesMissing, BoxFileError) as error:
         sys.exit(f"--real measures localisation on NIH's radiologist boxes and needs two files.\n{error}")
     held_out = boxes.held_out()
-    trained = el.train_or_load("chestmnist", model_type, size=size, epochs=epochs, seed=seed, held_out=held_out,
-                               root=root, progress=False)
+    try:
+        trained = el.train_or_load("chestmnist", model_type, size=size, epochs=epochs, seed=seed,
+                                   held_out=held_out, root=root, progress=False)
+    except el.DatasetUnavailableError as error:
+        sys.exit(f"--real also needs ChestMNIST itself at {size} px.\n{error}")
     full = el.load_dataset("chestmnist", size, root=root, binary_classification=True, download=False)
     splits = {"train": full.train, "val": full.val, "test": full.test}
     print(f"\n### Localisation on NIH's boxes: ChestMNIST {size} px, {model_type} CNN ({epochs} epochs, seed {seed}, "

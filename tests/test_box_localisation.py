@@ -145,6 +145,15 @@ def test_bench_real_without_the_files_says_which_two_to_get_and_where(isolated_f
     assert "Traceback" not in result.stderr
 
 
+def test_bench_real_without_chestmnist_says_so(boxed_chestmnist, tmp_path, monkeypatch):
+    root, _ = boxed_chestmnist
+    (root / "chestmnist.npz").unlink()
+    monkeypatch.setenv("MEDMNIST_MIRROR", "http://127.0.0.1:9")  # nothing listens there: offline
+    result = run_bench(root, tmp_path / "cache")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "needs ChestMNIST itself at 28 px" in result.stderr and str(root / "chestmnist.npz") in result.stderr
+
+
 def test_bench_real_on_small_files_in_the_exact_formats(boxed_chestmnist, tmp_path):
     """THE end-to-end test of --real: held-out training, then the per-finding table."""
     root, picks = boxed_chestmnist

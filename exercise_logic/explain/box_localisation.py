@@ -51,7 +51,8 @@ def localisation_by_finding(model, boxes: ChestBoxes, splits: dict, target: int 
     -------
     list of dict
         One row per finding with boxes, then ``'all'``: ``finding``, ``count``
-        (images with a box of that finding) and the means of :data:`SCORES`.
+        (images with a box of that finding; (image, finding) pairs for ``'all'``)
+        and the means of :data:`SCORES`.
     """
     scores = {finding: {key: [] for key in SCORES} for finding in BOX_FINDINGS}
     engine = cam_engine(model, layer, method)
@@ -76,10 +77,9 @@ def localisation_by_finding(model, boxes: ChestBoxes, splits: dict, target: int 
                 found_scores["chance"].append(shown.mean(axis=(1, 2)))
     rows = []
     for finding in BOX_FINDINGS + ("all",):
-        values = ({key: np.concatenate([v for f in BOX_FINDINGS for v in scores[f][key]] or [np.empty(0)])
-                   for key in SCORES} if finding == "all"
-                  else {key: np.concatenate(parts) if parts else np.empty(0)
-                        for key, parts in scores[finding].items()})
+        chosen = list(scores.values()) if finding == "all" else [scores[finding]]
+        values = {key: np.concatenate([part for found in chosen for part in found[key]] or [np.empty(0)])
+                  for key in SCORES}
         count = len(values["miou"])
         if count:
             rows.append({"finding": finding, "count": count,
