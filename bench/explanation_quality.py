@@ -19,16 +19,25 @@ class on the test set's true positives, streamed batch by batch: pointing game
 at the standard tolerance scaled to the image (2, 4, 9 and 15 px) and energy
 in the lesion masks, with uniform random maps as the chance level.
 
+On real X-rays (issue 18, ``--real``): NIH ChestX-ray14's radiologist boxes
+on ChestMNIST (needs NIH's BBox_List_2017.csv and MedMNIST's ChestMNIST image
+record in the MedMNIST folder; see exercise_logic/data/nih_boxes.py). A
+binary ChestMNIST model trained with every boxed image held out of its train
+and val splits; per finding, the hit rate and mIoU of Saporta et al. (2022),
+the pointing game at the standard tolerance and the chance level.
+
 Prints markdown tables and saves a figure.
 
     python bench/explanation_quality.py [--figure docs/explanation_quality.png] [--seeds 0 1 2 3 4]
     python bench/explanation_quality.py --part sizes --sizes 28 64 128 224 --size-seeds 0 1 2 \\
         [--size-train 8000 --size-test 2000]
+    python bench/explanation_quality.py --real [--real-size 28] [--real-model deeper] [--real-methods gradcam]
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -150,6 +159,35 @@ def print_sizes(rows, seeds, epochs, n_train, n_test):
             print(f"- {size} px: mean pointing game {value:.3f} (target >= 0.9): {'met' if value >= 0.9 else 'MISSED'}")
 
 
+def real_localisation(size, model_type, methods, epochs, seed, root=None):
+    """--real: localisation per finding on ChestMNIST with NIH's boxes; exits with a message without the files."""
+    from exercise_logic.data.nih_boxes import BoxFileError, BoxFilesMissing, load_chest_boxes
+    from exercise_logic.explain.box_localisation import localisation_by_finding, markdown_table
+
+    try:
+        boxes = load_chest_boxes(root)
+    except (BoxFilesMissing, BoxFileError) as error:
+        sys.exit(f"--real measures localisation on NIH's radiologist boxes and needs two files.\n{error}")
+    held_out = boxes.held_out()
+    try:
+        trained = el.train_or_load("chestmnist", model_type, size=size, epochs=epochs, seed=seed,
+                                   held_out=held_out, root=root, progress=False)
+    except el.DatasetUnavailableError as error:
+        sys.exit(f"--real also needs ChestMNIST itself at {size} px.\n{error}")
+    full = el.load_dataset("chestmnist", size, root=root, binary_classification=True, download=False)
+    splits = {"train": full.train, "val": full.val, "test": full.test}
+    print(f"\n### Localisation on NIH's boxes: ChestMNIST {size} px, {model_type} CNN ({epochs} epochs, seed {seed}, "
+          f"test ROC-AUC {trained.metrics['roc_auc']:.3f})\n")
+    print(f"{len(boxes)} boxes on " + ", ".join(f"{len(boxes.indices(name))} {name}" for name in splits)
+          + " images; held out of training: "
+          + ", ".join(f"{len(indices)} {name}" for name, indices in held_out.items())
+          + (f"; {len(boxes.unmatched)} box images not in the image record" if boxes.unmatched else ""))
+    for method in methods:
+        rows = localisation_by_finding(trained.model, boxes, splits, target=ABNORMAL, method=method)
+        print(f"\n#### {method} (the abnormal output; every boxed image)\n")
+        print(markdown_table(rows))
+
+
 def figure_of(cards, lab, seed_rows, path: Path, epochs: int):
     import matplotlib.pyplot as plt
 
@@ -210,7 +248,15 @@ def main():
     parser.add_argument("--size-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--size-train", type=int, default=8000, help="synthetic training images per size")
     parser.add_argument("--size-test", type=int, default=2000, help="synthetic test images per size")
+    parser.add_argument("--real", action="store_true",
+                        help="localisation on NIH's radiologist boxes on ChestMNIST (needs the two files)")
+    parser.add_argument("--real-size", type=int, default=28, choices=(28, 64, 128, 224))
+    parser.add_argument("--real-model", default="deeper", choices=("simple", "deeper"))
+    parser.add_argument("--real-methods", nargs="+", default=["gradcam"])
     args = parser.parse_args()
+    if args.real:
+        real_localisation(args.real_size, args.real_model, args.real_methods, args.epochs, args.seed)
+        return
     if args.part in ("all", "sizes"):
         started = time.perf_counter()
         rows = gradcam_by_size(args.sizes, args.size_seeds, args.epochs, args.size_train, args.size_test)

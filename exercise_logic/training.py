@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from .atomic_files import atomic_path, atomic_write_text
 from .data.datasets import Dataset, load_dataset
@@ -55,9 +56,27 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("EXERCISE_LOGIC_CACHE") or Path.home() / ".cache" / "exercise_logic")
 
 
+def held_out_record(held_out) -> dict:
+    """How many images of each split were held out, and a digest of which (for the cache key)."""
+    if not isinstance(held_out, dict) or not set(held_out) <= {"train", "val"}:
+        raise ValueError("held_out must map 'train' and/or 'val' to image indices "
+                         f"(the test split is never trained on), got {held_out!r}")
+    record = {}
+    for split in sorted(held_out):
+        indices = np.unique(np.asarray(held_out[split], np.int64))
+        record[split] = {"count": int(indices.size),
+                         "sha256": hashlib.sha256(indices.tobytes()).hexdigest()[:16]}
+    return record
+
+
 def training_settings(dataset="synthetic", model_type="simple", size=28, epochs=5, batch_size=None,
-                      seed=0, marker_strength=None, binary=None) -> dict:
-    """The settings that identify a trained model (ChestMNIST is binary by default)."""
+                      seed=0, marker_strength=None, binary=None, held_out=None) -> dict:
+    """The settings that identify a trained model (ChestMNIST is binary by default).
+
+    ``held_out`` (``{'train': indices, 'val': indices}``) adds which images
+    were kept out of training, so such a model never shares a cache entry
+    with one trained on every image.
+    """
     if model_type not in BATCH_SIZES:
         raise ValueError(f"model_type must be one of {tuple(BATCH_SIZES)}, got {model_type!r}")
     if batch_size is None:
@@ -65,10 +84,13 @@ def training_settings(dataset="synthetic", model_type="simple", size=28, epochs=
     if binary is None:
         binary = dataset == "chestmnist"
     data_version = GENERATOR_VERSION if dataset == "synthetic" else None
-    return {"dataset": dataset, "data_version": data_version, "size": int(size),
-            "model_type": model_type, "epochs": int(epochs), "batch_size": int(batch_size),
-            "seed": int(seed), "marker_strength": marker_strength, "binary": bool(binary),
-            "format": CACHE_FORMAT, "keras": keras.__version__.split(".")[0]}
+    settings = {"dataset": dataset, "data_version": data_version, "size": int(size),
+                "model_type": model_type, "epochs": int(epochs), "batch_size": int(batch_size),
+                "seed": int(seed), "marker_strength": marker_strength, "binary": bool(binary),
+                "format": CACHE_FORMAT, "keras": keras.__version__.split(".")[0]}
+    if held_out is not None:  # absent otherwise: the cache keys of ordinary models stay as they were
+        settings["held_out"] = held_out_record(held_out)
+    return settings
 
 
 def cache_key(settings: dict) -> str:
@@ -124,7 +146,7 @@ class _EpochProgress(keras.callbacks.Callback):
 
 
 def train_or_load(dataset="synthetic", model_type="simple", *, size=28, epochs=5, batch_size=None,
-                  seed=0, marker_strength=None, binary=None, cache_dir=None, root=None,
+                  seed=0, marker_strength=None, binary=None, held_out=None, cache_dir=None, root=None,
                   progress=True, retrain=False) -> TrainedModel:
     """Load the cached model for these settings, or train and cache it.
 
@@ -148,13 +170,22 @@ def train_or_load(dataset="synthetic", model_type="simple", *, size=28, epochs=5
     progress : bool or callable
         True shows Keras' progress bar; a callable ``(epoch, epochs, logs)`` is
         called after every epoch (the demo's progress bar).
+    held_out : dict, optional
+        ``{'train': indices, 'val': indices}``: images removed from those
+        splits before training (e.g. the ChestMNIST images with a
+        radiologist's box, kept for measuring localisation: see
+        ``exercise_logic.data.nih_boxes``). The returned dataset's train and
+        val splits lack them; its test split is whole.
     retrain : bool
         Ignore a cached model.
     """
     settings = training_settings(dataset, model_type, size, epochs, batch_size, seed,
-                                 marker_strength, binary)
+                                 marker_strength, binary, held_out)
     data = load_dataset(dataset, size, root=root, binary_classification=settings["binary"],
                         marker_strength=marker_strength)
+    if held_out is not None:
+        data = dataclasses.replace(data, **{split: getattr(data, split).without(indices)
+                                            for split, indices in held_out.items()})
     model_path, record_path = cache_paths(settings, cache_dir)
     model_path.parent.mkdir(parents=True, exist_ok=True)
 

@@ -76,6 +76,14 @@ class Split:
             return values.take(indices) if isinstance(values, LazyRows) else values[indices]
         return Split(pick(self.images), self.labels[indices], pick(self.masks), pick(self.markers))
 
+    def without(self, indices) -> "Split":
+        """The split less the images at ``indices`` (e.g. those kept out of training), in order."""
+        indices = np.asarray(indices, np.int64).reshape(-1)
+        if indices.size and (indices.min() < 0 or indices.max() >= len(self)):
+            raise ValueError(f"indices to leave out must lie in 0..{len(self) - 1}, "
+                             f"got {indices.min()}..{indices.max()}")
+        return self.take(np.setdiff1d(np.arange(len(self)), indices))
+
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:

@@ -100,12 +100,13 @@ def render(image, heatmap, colormap="jet", opacity=0.4, mask=None):
 def lesion_text(loaded: ExplorerModel, heatmap, mask, is_sample: bool, lang: str) -> str:
     if loaded.images.masks is None or not is_sample:
         return t("no_mask", lang)
+    kind = loaded.images.ground_truth  # "lesion" (synthetic) or "box" (NIH's radiologists)
     if mask is None or not np.any(mask):
-        return t("no_lesion", lang)
+        return t(f"no_{kind}", lang)
     hit = lesion_hit(heatmap, mask)
     if hit is None:
         return t("flat_map", lang)
-    return t("lesion_hit" if hit else "lesion_miss", lang)
+    return t(f"{kind}_hit" if hit else f"{kind}_miss", lang)
 
 
 def blank_note(loaded: ExplorerModel, image, explained: int, layer: str, method: str,

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..data.datasets import ABNORMAL, BINARY_LABELS, BINARY_LABELS_JA, available_datasets, load_dataset
 from ..data.lazy_arrays import PackedMasks, StreamedImages
+from ..data.nih_boxes import BoxMasks, box_files_present, load_chest_boxes
 from ..evaluation import evaluate
 from ..explain import METHODS, cam_engine, conv_layer_names, output_kind
 from ..models import MODEL_TYPES
@@ -57,17 +58,20 @@ class ImageSet:
     converted when indexed, so every image size fits); ``labels`` (N,) class indices or
     (N, K) multi-label rows, or None; ``masks`` (N, H, W) lesion pixels or None;
     ``names`` and ``title`` by language; ``sample_indices`` the gallery's images
-    and ``sample_paths`` their enlarged PNG files.
+    and ``sample_paths`` their enlarged PNG files. ``ground_truth`` says what
+    the masks are: ``'lesion'`` (the synthetic set's lesions) or ``'box'``
+    (NIH's radiologist boxes on ChestMNIST).
     """
     key: str
     images: np.ndarray | StreamedImages
     labels: np.ndarray | None
-    masks: np.ndarray | PackedMasks | None
+    masks: np.ndarray | PackedMasks | BoxMasks | None
     names: dict
     title: dict
     gray: bool
     sample_indices: np.ndarray
     sample_paths: list
+    ground_truth: str = "lesion"
 
     def class_names(self, lang: str) -> list[str]:
         return list(self.names[normalise_lang(lang)])
@@ -89,8 +93,13 @@ def write_samples(images, indices, folder: Path) -> list[str]:
     return paths
 
 
-def sample_indices(labels, binary: bool, count: int = N_SAMPLES) -> np.ndarray:
-    """Test images for the gallery: abnormal and normal alternating for binary labels."""
+def sample_indices(labels, binary: bool, count: int = N_SAMPLES, first=()) -> np.ndarray:
+    """Test images for the gallery: ``first`` (up to half of it), then abnormal and normal alternating
+    for binary labels."""
+    first = np.asarray(first, dtype=int)[:count // 2]
+    if first.size:
+        rest = sample_indices(labels, binary, count)
+        return np.concatenate([first, rest[~np.isin(rest, first)]])[:count]
     if labels is None:
         return np.arange(count)
     labels = np.asarray(labels)
@@ -259,12 +268,19 @@ class ModelStore:
             dataset = load_dataset(name, size, root=self.root, binary_classification=name == "chestmnist",
                                    download=False)
         test = dataset.test
-        indices = sample_indices(test.labels, dataset.num_outputs == 1)
+        masks, ground_truth, boxed = test.masks, "lesion", ()
+        if name == "chestmnist" and box_files_present(self.root):
+            try:  # the radiologists' boxes, outlined as the synthetic lesions are; boxed images first
+                boxes = load_chest_boxes(self.root)
+                masks, ground_truth, boxed = boxes.masks("test", len(test), size), "box", boxes.indices("test")
+            except ValueError as error:  # a broken box file costs the boxes, never the explorer
+                log.warning("NIH's boxes are not shown: %s", error)
+        indices = sample_indices(test.labels, dataset.num_outputs == 1, first=boxed)
         paths = write_samples(test.images, indices, self.workdir / "samples" / key)
-        return ImageSet(key, test.images, test.labels, test.masks,
+        return ImageSet(key, test.images, test.labels, masks,
                         {"ja": dataset.class_names("ja"), "en": dataset.class_names("en")},
                         {lang: dataset_name(name, size, lang) for lang in ("ja", "en")},
-                        int(dataset.info.get("n_channels", 1)) == 1, indices, paths)
+                        int(dataset.info.get("n_channels", 1)) == 1, indices, paths, ground_truth)
 
     def get(self, key: str, model_type: str = "simple", progress=None, lang: str = "ja") -> ExplorerModel:
         """The model for (dataset, model type); ``progress(epoch, epochs, logs)`` while training."""

@@ -45,8 +45,18 @@ TEXT = {
     "lesion_miss": {"ja": "❌ **ミス:** ヒートマップの最大点は病変（紫の輪郭）の外にあります。",
                     "en": "❌ **Miss:** the heatmap's peak lies off the lesion (magenta outline)."},
     "no_lesion": {"ja": "この画像には病変がありません（正常）。", "en": "This image has no lesion (normal)."},
-    "no_mask": {"ja": "病変の正解位置は合成データのテスト画像にだけあります。",
-                "en": "Lesion outlines exist for the synthetic test images only."},
+    "box_hit": {"ja": "🎯 **ヒット:** ヒートマップの最大点は放射線科医のボックス（紫の枠）の中にあります。",
+                "en": "🎯 **Hit:** the heatmap's peak lies in the radiologist's box (magenta frame)."},
+    "box_miss": {"ja": "❌ **ミス:** ヒートマップの最大点は放射線科医のボックス（紫の枠）の外にあります。",
+                 "en": "❌ **Miss:** the heatmap's peak lies outside the radiologist's box (magenta frame)."},
+    "no_box": {"ja": "この画像には放射線科医のボックスがありません（NIH がボックスを付けたのは 880 枚だけです。"
+                     "所見がないという意味ではありません）。",
+               "en": "This image has no radiologist's box (NIH boxed 880 images only; "
+                     "it does not mean the image is normal)."},
+    "no_mask": {"ja": "病変の正解位置は合成データのテスト画像にだけあります（ChestMNIST では、講師が NIH の"
+                      "ボックスのファイルを置くと放射線科医のボックスが表示されます）。",
+                "en": "Lesion outlines exist for the synthetic test images only (ChestMNIST shows the "
+                      "radiologists' boxes once the instructor adds NIH's box files)."},
     "flat_map": {"ja": "ヒートマップが全面 0 です（この層・クラスでは正の寄与がありません）。",
                  "en": "The heatmap is all zero (no positive contribution for this layer and class)."},
     "blank_note": {
