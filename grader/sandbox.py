@@ -33,6 +33,7 @@ else:               # run as the kernel launcher script (see the bottom): grader
 LIBRARY = Path(__file__).resolve().parents[1] / "exercise_logic"
 ENV_CACHE = "GRADER_SANDBOX_CACHE"      # read-only model cache for the notebook's training cell
 ENV_OFF = "GRADER_NO_SANDBOX"           # "1": run unsandboxed (tests of the fallback only)
+ENV_PARENT = "GRADER_KERNEL_PARENT"     # the grading worker's pid, which starts every kernel
 # The environment of every process that runs student code, sandboxed or not:
 # Step 4's ``exercise_logic.explore(...)`` prints a note instead of starting a server.
 STUDENT_ENV = {"EXERCISE_LOGIC_EXPLORE": "off"}
@@ -157,6 +158,10 @@ def kernel_main(connection_file: str) -> None:
         env["EXERCISE_LOGIC_CACHE"] = cache
     command = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
     die_with_parent()       # the grading worker is the parent: a killed worker leaves no kernel behind
+    worker = os.environ.get(ENV_PARENT)
+    if worker and os.getppid() != int(worker):
+        # the worker died before prctl took effect: no signal would ever stop this kernel
+        sys.exit("the grading worker that started this kernel has gone")
     if os.environ.get(ENV_OFF) == "1":
         os.execv(sys.executable, command)
     argv = sandboxed(command, cwd=cwd, readonly=readonly, writable=[runtime], env=env,

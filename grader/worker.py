@@ -140,10 +140,11 @@ class Grader:
 
 
 def run(course: Path, parent: int) -> None:
-    from .sandbox import die_with_parent
+    from .sandbox import ENV_PARENT, die_with_parent
     die_with_parent()
     if os.getppid() != parent:          # the parent died before prctl took effect
         return
+    os.environ[ENV_PARENT] = str(os.getpid())       # kernels check it the same way
     # The protocol gets a private copy of fd 1; fd 1 itself becomes stderr, so
     # nothing else (nbgrader, kernels started as children) can corrupt it.
     out = os.fdopen(os.dup(1), "w", buffering=1)

@@ -1,6 +1,7 @@
 """The bubblewrap sandbox: no course files, no network, no grader environment; bounded writes and memory."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -96,3 +97,15 @@ def test_grading_workers_pass_the_explorer_switch_to_unsandboxed_kernels(monkeyp
     monkeypatch.delenv("EXERCISE_LOGIC_EXPLORE", raising=False)
     env = worker_env(2, Limits(), cell_timeout=10)
     assert env["EXERCISE_LOGIC_EXPLORE"] == "off" and env["GRADER_CELL_TIMEOUT"] == "10"
+
+
+def test_a_kernel_whose_worker_has_gone_never_starts(tmp_path):
+    # A worker killed while its kernel starts: the kernel, reparented before it asked to
+    # die with its parent, must stop by itself instead of running on unsupervised.
+    connection = tmp_path / "kernel.json"
+    connection.write_text('{"transport": "ipc", "ip": "%s"}' % (tmp_path / "kernel-ipc"))
+    env = {**os.environ, sandbox.ENV_PARENT: str(os.getpid() + 10**6)}       # not its parent
+    done = subprocess.run([sys.executable, str(REPO / "grader" / "sandbox.py"), "kernel", str(connection)],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 1
+    assert "grading worker that started this kernel has gone" in done.stderr
