@@ -162,7 +162,12 @@ def test_finercam_matches_its_weighted_logit_difference():
 def test_finercam_of_a_single_sigmoid_is_gradcam_and_refuses_other_alphas():
     model = gap_model(1, seed=6)
     images = images_of(4, seed=7)
+    finer, grad = el.cam_engine(model, "conv", "finercam"), el.cam_engine(model, "conv", "gradcam")
     for target in (0, 1):
+        targets = tf.constant([target] * 4, tf.int32)
+        # The same signed map, before normalising (which would hide a positive rescaling).
+        np.testing.assert_allclose(finer._signed_maps(tf.constant(images), targets)[0].numpy(),
+                                   grad._signed_maps(tf.constant(images), targets)[0].numpy(), atol=1e-6)
         np.testing.assert_allclose(el.gradcam(model, images, "conv", target, method="finercam"),
                                    el.gradcam(model, images, "conv", target), atol=1e-6)
     with pytest.raises(ValueError, match="alpha=1"):

@@ -62,6 +62,13 @@ def test_compare_methods_offers_the_2025_methods_and_road(loaded, outputs, abnor
     np.testing.assert_array_equal(_pixels(captions["finercam"]), _pixels(captions["gradcam"]))
     assert not np.array_equal(_pixels(captions["kpcacam"]), _pixels(captions["gradcam"]))
     assert "ROAD MoRF (lower is better)" in table and "ROAD LeRF" in table
+    # The ROAD cells are the library's ROAD of the method's own map (up to the imputation noise).
+    from exercise_logic.explorer.handlers import explain, input_image
+    image, _ = input_image(loaded, None, abnormal_index, "en")
+    shown = explain(loaded, image[np.newaxis], 1, None, "kpcacam")
+    expected = el.explain.road(loaded.model, loaded.model_inputs(shown.images), shown.heatmaps, shown.targets)
+    morf, lerf = (float(cell) for cell in rows["kpcacam"][2:4])
+    assert morf == pytest.approx(expected.mean_morf, abs=0.02) and lerf == pytest.approx(expected.mean_lerf, abs=0.02)
     _, table_ja = lab.compare_methods(loaded, outputs, None, abnormal_index,
                                       "abnormal", None, 0.4, "jet", "ja")
     assert "ROAD 重要順に除去" in table_ja
