@@ -1,9 +1,9 @@
 """Localisation, faithfulness and sanity-check metrics: hand-checkable cases and one real model."""
-import keras
 import matplotlib.figure
 import numpy as np
 import pytest
 
+import cam_reference
 import exercise_logic as el
 from exercise_logic.data.synthetic import marker_region
 from exercise_logic.explain import localisation, sanity
@@ -86,18 +86,7 @@ def test_localisation_input_errors():
 
 # --- faithfulness ---------------------------------------------------------------------------
 
-WEIGHT, BIAS = 6.0, -2.0
-
-
-@pytest.fixture(scope="module")
-def one_pixel_model():
-    """p(abnormal) = sigmoid(6 * pixel(0, 0) - 2): only the top-left pixel matters."""
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(1, activation="sigmoid")])
-    kernel = np.zeros((16, 1), np.float32)
-    kernel[0, 0] = WEIGHT
-    model.layers[-1].set_weights([kernel, np.array([BIAS], np.float32)])
-    return model
+WEIGHT, BIAS = cam_reference.ONE_PIXEL_WEIGHT, cam_reference.ONE_PIXEL_BIAS
 
 
 def sigmoid(value):
@@ -161,12 +150,6 @@ def test_similarity_measures_by_hand():
     assert sanity.ssim(ramp, noise)[0] < 0.3
     with pytest.raises(ValueError, match="at least 7"):
         sanity.ssim(np.zeros((1, 5, 5)), np.zeros((1, 5, 5)))
-
-
-@pytest.fixture(scope="module")
-def random_cnn():
-    keras.utils.set_random_seed(3)
-    return el.build_model((28, 28, 3), 1)
 
 
 def test_cascading_randomisation_changes_gradient_maps_and_leaves_the_model_alone(random_cnn):

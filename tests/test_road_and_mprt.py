@@ -1,28 +1,14 @@
 """ROAD (Rong et al., 2022) and smooth / efficient MPRT (Hedström et al., 2023) against their formulas."""
-import keras
 import numpy as np
 import pytest
 from scipy import stats
+from scipy.special import expit as sigmoid
 
+import cam_reference
 import exercise_logic as el
 from exercise_logic.explain import faithfulness, sanity
 
-WEIGHT, BIAS = 6.0, -2.0
-
-
-@pytest.fixture(scope="module")
-def one_pixel_model():
-    """p(abnormal) = sigmoid(6 * pixel(0, 0) - 2): only the top-left pixel matters."""
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(1, activation="sigmoid")])
-    kernel = np.zeros((16, 1), np.float32)
-    kernel[0, 0] = WEIGHT
-    model.layers[-1].set_weights([kernel, np.array([BIAS], np.float32)])
-    return model
-
-
-def sigmoid(value):
-    return 1.0 / (1.0 + np.exp(-value))
+WEIGHT, BIAS = cam_reference.ONE_PIXEL_WEIGHT, cam_reference.ONE_PIXEL_BIAS
 
 
 # --- noisy linear imputation ----------------------------------------------------------------
@@ -105,12 +91,6 @@ def test_discrete_entropy_is_quantus_histogram_entropy():
     assert sanity.discrete_entropy(np.zeros((1, 4, 4)))[0] == 0
     spread = np.arange(100, dtype=np.float64).reshape(1, 10, 10)
     assert sanity.discrete_entropy(spread)[0] == pytest.approx(np.log(100))
-
-
-@pytest.fixture(scope="module")
-def random_cnn():
-    keras.utils.set_random_seed(3)
-    return el.build_model((28, 28, 3), 1)
 
 
 def test_smooth_mprt_averages_noisy_maps_bottom_up(random_cnn):

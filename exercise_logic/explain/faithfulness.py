@@ -111,6 +111,17 @@ def class_probabilities(model, outputs: np.ndarray) -> np.ndarray:
     return per_class(outputs)
 
 
+def checked_maps(images, maps) -> np.ndarray:
+    """``maps`` as float32 (N, H, W), one finite map per image, or a ValueError saying what is wrong."""
+    maps = np.asarray(maps, np.float32)
+    if maps.shape != images.shape[:3]:
+        raise ValueError(f"maps must have shape {images.shape[:3]} (one (H, W) map per image), "
+                         f"got {maps.shape}")
+    if not np.all(np.isfinite(maps)):
+        raise ValueError("maps contain NaN or infinite values")
+    return maps
+
+
 def blurred_baseline(images, sigma: float) -> np.ndarray:
     """Gaussian-blurred copies, each channel separately; shape and dtype of ``images``."""
     images = np.asarray(images, np.float32)
@@ -168,12 +179,7 @@ def deletion_insertion(model, images, maps, target=None, steps: int = 16, blur_s
     DeletionInsertion
     """
     images = as_images(images)
-    maps = np.asarray(maps, np.float32)
-    if maps.shape != images.shape[:3]:
-        raise ValueError(f"maps must have shape {images.shape[:3]} (one (H, W) map per image), "
-                         f"got {maps.shape}")
-    if not np.all(np.isfinite(maps)):
-        raise ValueError("maps contain NaN or infinite values")
+    maps = checked_maps(images, maps)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     count, height, width = maps.shape
@@ -404,12 +410,7 @@ def road(model, images, maps, target=None, fractions=ROAD_FRACTIONS, noise: floa
     ROAD
     """
     images = as_images(images)
-    maps = np.asarray(maps, np.float32)
-    if maps.shape != images.shape[:3]:
-        raise ValueError(f"maps must have shape {images.shape[:3]} (one (H, W) map per image), "
-                         f"got {maps.shape}")
-    if not np.all(np.isfinite(maps)):
-        raise ValueError("maps contain NaN or infinite values")
+    maps = checked_maps(images, maps)
     fractions = np.asarray(fractions, np.float64).ravel()
     if fractions.size == 0 or not np.all((fractions > 0) & (fractions < 1)):
         raise ValueError(f"fractions must be a non-empty list of numbers strictly between 0 and 1, "
