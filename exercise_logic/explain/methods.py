@@ -151,7 +151,9 @@ class IntegratedGradients(PixelAttribution):
         return tf.abs(tf.reduce_sum(images * mean_gradients, axis=-1))
 
 
-class ShapleyCAM(BaseCAM):
+class ShapleyCAM(GradCAM):
+    """ShapleyCAM: Grad-CAM's spatial mean of the gradients, corrected by -0.5 H A, for the ReST score."""
+
     name = "shapleycam"
     batch_size = 128  # the second-order tape keeps both passes' intermediates
 
@@ -171,9 +173,6 @@ class ShapleyCAM(BaseCAM):
             unconnected_gradients=tf.UnconnectedGradients.ZERO)
         return activations, gradients - 0.5 * hessian_times_activations, logits, chosen
 
-    def channel_weights(self, activations, gradients):
-        return tf.reduce_mean(gradients, axis=(1, 2))
-
 
 class FinerCAM(GradCAM):
     """Finer-CAM: Grad-CAM of the target's logit against its closest classes' logits.
@@ -186,6 +185,9 @@ class FinerCAM(GradCAM):
     comparisons : int
         How many of the closest classes are compared (default 3, at most
         classes - 1).
+
+    The softmax weights p_j are differentiated too, as in pytorch-grad-cam's
+    ``FinerWeightedTarget``.
     """
 
     name = "finercam"
@@ -220,7 +222,7 @@ class KPCACAM(BaseCAM):
 
     Parameters
     ----------
-    kernel : {'sigmoid', 'rbf', 'linear'}
+    kernel : {'sigmoid', 'linear'}
         The kernel (the paper's and pytorch-grad-cam's default 'sigmoid';
         'linear' gives the first principal component, i.e. Eigen-CAM).
     gamma : float, optional
@@ -230,7 +232,7 @@ class KPCACAM(BaseCAM):
     name = "kpcacam"
     uses_gradients = False
     batch_size = 64  # one (h w) x (h w) kernel matrix and its eigendecomposition per image
-    KERNELS = ("sigmoid", "rbf", "linear")
+    KERNELS = ("sigmoid", "linear")
 
     def __init__(self, model, layer=None, counterfactual: bool = False, kernel: str = "sigmoid",
                  gamma=None):
@@ -249,12 +251,7 @@ class KPCACAM(BaseCAM):
         """(N, n, n) kernel of (N, n, K) points."""
         gamma = self.gamma or 1.0 / float(points.shape[-1])
         inner = tf.matmul(points, points, transpose_b=True)
-        if self.kernel == "linear":
-            return inner
-        if self.kernel == "sigmoid":
-            return tf.tanh(gamma * inner + 1.0)
-        squared = tf.linalg.diag_part(inner)
-        return tf.exp(-gamma * (squared[:, :, tf.newaxis] + squared[:, tf.newaxis, :] - 2.0 * inner))
+        return inner if self.kernel == "linear" else tf.tanh(gamma * inner + 1.0)
 
     def combine(self, activations, gradients, images, chosen):
         shape = tf.shape(activations)
