@@ -121,6 +121,7 @@ def positions(cells: list[dict]) -> dict[str, int]:
 
 
 def label(cell: dict, gid: str) -> None:
+    """Match a cell to the release's cell ``gid`` (its full metadata comes in :func:`copy_release_metadata`)."""
     cell.setdefault("metadata", {})["nbgrader"] = {"grade_id": gid}
 
 
@@ -240,7 +241,8 @@ def restore_graded_ids(notebook: dict, release: dict, answer: str) -> list[Chang
         if grade_id(cell):
             lacked = not cell.get("id")
             cell["id"] = by_id[grade_id(cell)].get("id") or cell.get("id")
-            changes += [("id", str(cell["id"]))] if lacked else []
+            if lacked:
+                changes.append(("id", str(cell["id"])))
     return changes
 
 
