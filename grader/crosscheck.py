@@ -76,7 +76,7 @@ def prepare(folder: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".prepare-", dir=folder.parent if folder.parent.exists() else None))
     (tmp / "models").mkdir()
     models, inputs, references, facts, cases = {}, {}, {}, [], []
-    hidden, feedback = spec.all_cases(), spec.feedback_cases()
+    hidden, feedback = spec.all_cases(), spec.visible_cases()   # feedback: run after the graded ones
     for case in hidden + [case for case in feedback if case not in hidden]:
         name, image, layer, class_index = case
         if name not in models:

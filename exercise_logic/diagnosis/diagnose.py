@@ -306,12 +306,14 @@ def _finest_detail(cases: Sequence[Case], maps: Mapping) -> tuple[float, Case] |
     return best
 
 
-def resemblance(case: Case, cam) -> float:
+def resemblance(case: Case, cam, grids=None) -> float:
     """The largest correlation of a map with any finish of any grid of its case (1: one of them, 0: noise)."""
     best = 0.0
     if not np.isfinite(cam).all() or cam.std() <= props.ZERO:
         return best
-    for grid in case.grids.values():
+    for name, grid in case.grids.items():
+        if grids is not None and name not in grids:
+            continue
         for _, _, _, finished in props.finishes(grid, case.size):
             if finished.shape == cam.shape and finished.std() > 0:
                 best = max(best, float(np.corrcoef(cam.ravel(), finished.ravel())[0, 1]))
@@ -389,6 +391,12 @@ def _class_ignored(cases, maps, strict=False):
 
 def _wrong_tensor(cases, maps, strict=False):
     detail = _finest_detail(cases, maps)
+    if strict and detail is not None and detail[0] > props.DETAIL:
+        # the detail must follow the input's gradients, not merely be there
+        image = {name for name, mistake in props.EARLY.items() if mistake == "wrong_tensor"}
+        case = detail[1]
+        if resemblance(case, maps[case.key], image) <= resemblance(case, maps[case.key], set(case.grids) - image):
+            return None
     if detail is None or (strict and detail[0] <= props.DETAIL):
         return None if strict else ("あなたのマップは入力画像の勾配の形をしています",
                                     "your maps follow the input image's gradients")

@@ -43,7 +43,7 @@ EARLY = {
 }
 # steps 4-6: variant -> the mistake it makes
 RECTIFY = {"relu": None, "none": "no_relu", "abs": "abs"}
-UPSAMPLE = {"bilinear": None, "nearest": "nearest", "swapped": "height_width_swapped"}
+UPSAMPLE = {"bilinear": None, "nearest": "nearest", "nearest, corners": "nearest", "swapped": "height_width_swapped"}
 NORMALISE = {"max": None, "min-max": None, "sum": "sum_normalisation", "none": "no_normalisation"}
 
 
@@ -53,8 +53,9 @@ def interpolation(size_in: int, size_out: int, method: str = "bilinear") -> np.n
     matrix = np.zeros((size_out, size_in))
     rows = np.arange(size_out)
     centres = (rows + 0.5) * size_in / size_out
-    if method == "nearest":
-        matrix[rows, np.minimum(np.floor(centres).astype(int), size_in - 1)] = 1.0
+    if method in ("nearest", "nearest, corners"):    # the latter: pixel i takes i * in // out (NumPy indexing)
+        source = centres if method == "nearest" else rows * size_in / size_out
+        matrix[rows, np.minimum(np.floor(source).astype(int), size_in - 1)] = 1.0
         return matrix
     source = np.clip(centres - 0.5, 0, size_in - 1)
     low = np.floor(source).astype(int)
@@ -140,7 +141,7 @@ def finishes(grid, size):
         rectified = rectify(grid, how)
         for method in UPSAMPLE:
             target = tuple(size)[::-1] if method == "swapped" else tuple(size)
-            yield how, method, rectified, resize(rectified, target, "nearest" if method == "nearest" else "bilinear")
+            yield how, method, rectified, resize(rectified, target, "bilinear" if method == "swapped" else method)
 
 
 def fit(cam, finished) -> tuple[float, float] | None:
@@ -174,8 +175,9 @@ def normalisations(a: float, b: float, rectified, finished, top: float) -> set[s
     """
     found = set()
     if abs(b) <= 0.01 * max(top, ZERO):
-        peaks = [rectified.max(), finished.max()]
-        if _near(a, [1 / p for p in peaks if p != 0]) or (max(peaks) <= 0 and _near(a, [1.0])):
+        # the largest value, or the largest |value| (the same once ReLU made the map non-negative)
+        peaks = [rectified.max(), finished.max(), np.abs(rectified).max(), np.abs(finished).max()]
+        if _near(a, [1 / p for p in peaks if p != 0]) or (max(peaks[:2]) <= 0 and _near(a, [1.0])):
             found.add("max")
         if _near(a, [1 / s for s in (rectified.sum(), finished.sum()) if s != 0]):
             found.add("sum")
@@ -229,4 +231,5 @@ def finer_than_grid(cam, grid_sizes) -> float | None:
     sizes = [tuple(s) for s in grid_sizes if s[0] < cam.shape[0] and s[1] < cam.shape[1]]
     if not sizes or not np.isfinite(cam).all():
         return None
-    return min(grid_misfit(cam, size, method) for size in sizes for method in ("bilinear", "nearest"))
+    return min(grid_misfit(cam, size, method) for size in sizes for method in ("bilinear", "nearest",
+                                                                                  "nearest, corners"))

@@ -83,7 +83,8 @@ def lab(prepared, spec):
                 pass
         return diagnosis.diagnose(maps, facts, lambda key, cam: crosscheck.rejected(cam, references[key])).to_dict()
 
-    return {"diagnose": diagnose, "facts": facts, "references": references, "cases": cases}
+    return {"diagnose": diagnose, "facts": facts, "references": references, "cases": cases, "models": models,
+            "inputs": inputs, "layer": checks["_gc_layer"]}
 
 
 @pytest.mark.parametrize("name", list(NAMED))
@@ -149,3 +150,66 @@ def test_names_and_hints_are_bilingual_and_give_no_code():
         for text in (mistake.hint_ja, mistake.hint_en):
             assert not any(token in text for token in ("tf.", "np.", "reduce_", "=", "()")), text
         assert STEPS[mistake.step][0] in mistake.hint() and STEPS[mistake.step][1] in mistake.hint()
+
+
+# -- the corpus: answers written as other people would (tests/grader/corpus) ------
+import corpus  # noqa: E402
+
+ISSUE_19 = {  # the three answers the kit's own signatures missed
+    "m01_no_relu_max_eps.py": ["no_relu"],
+    "m04_class_ignored_binary_only.py": ["class_index_ignored"],
+    "m06_wrong_tensor_input_gradcam.py": ["wrong_tensor"],
+}
+
+
+@pytest.fixture(scope="module")
+def corpus_found(lab):
+    return {name: lab["diagnose"](source) for name, (source, _) in corpus.answers().items()}
+
+
+def test_the_corpus_is_large_and_varied():
+    expected = [mistakes for _, mistakes in corpus.answers().values()]
+    assert len(expected) >= 30
+    assert sum(not m for m in expected) >= 5 and sum(len(m) == 1 for m in expected) >= 15
+    assert sum(len(m) >= 2 for m in expected) >= 5
+    assert {key for m in expected for key in m} == set(MISTAKES) - {"all_zero"}
+
+
+def test_the_corpus_mistakes_are_named_and_correct_answers_get_none(corpus_found):
+    figures = corpus.score(corpus_found)
+    assert figures["names_on_correct"] == 0, corpus_found
+    assert figures["share_right"] >= 0.9, figures
+    assert figures["wrong_names"] <= 0.05 * figures["mistakes"], figures
+
+
+@pytest.mark.parametrize("name", list(ISSUE_19))
+def test_the_answers_issue_19_found_are_named(corpus_found, name):
+    found = corpus_found[name]
+    assert found["status"] == "matched" and found["mistakes"] == ISSUE_19[name], found
+    assert found["evidence"][ISSUE_19[name][0]][1]
+
+
+def test_two_mistakes_of_the_corpus_are_two_names(corpus_found):
+    for name, (_, mistakes) in corpus.answers().items():
+        if len(mistakes) >= 2:
+            assert corpus_found[name]["status"] == "matched", (name, corpus_found[name])
+            assert set(corpus_found[name]["mistakes"]) == set(mistakes), (name, corpus_found[name])
+
+
+def test_the_visible_cases_alone_name_the_corpus_mistakes(lab, corpus_found, spec):
+    """A self-check sees only the feedback cases: they too must name the mistakes, never on correct answers."""
+    shown = {crosscheck.case_key(case) for case in spec.visible_cases()}
+    facts = [case for case in lab["facts"] if case.key in shown]
+    found = {}
+    for name, (source, _) in corpus.answers().items():
+        namespace = {"__name__": "__main__"}
+        exec(compile(source, name, "exec"), namespace)
+        maps = {}
+        for case in lab["cases"]:
+            if case["key"] in shown:
+                model = lab["models"][case["model"]]
+                maps[case["key"]] = namespace["compute_gradcam"](
+                    model, lab["inputs"][case["key"]].copy(), lab["layer"](model, case["layer"]), case["class_index"])
+        found[name] = diagnosis.diagnose(maps, facts).to_dict()
+    figures = corpus.score(found)
+    assert figures["names_on_correct"] == 0 and figures["share_right"] >= 0.9, figures
