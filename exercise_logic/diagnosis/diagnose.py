@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
@@ -285,13 +285,11 @@ def _class_pairs(cases: Sequence[Case], maps: Mapping) -> list[tuple[Case, Case]
     for i, first in enumerate(cases):
         for second in cases[i + 1:]:
             if (first.group == second.group and first.class_index != second.class_index
-                    and same_map(maps[first.key], maps[second.key])
-                    and not same_map(first.reference, second.reference)):
+                    and props.same_maps(maps[first.key], maps[second.key])
+                    and not props.same_maps(first.reference, second.reference)):
                 pairs.append((first, second))
     return pairs
 
-
-same_map = props.same_maps
 
 
 def _finest_detail(cases: Sequence[Case], maps: Mapping) -> tuple[float, Case] | None:
