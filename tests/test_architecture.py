@@ -19,6 +19,7 @@ LAYERS = [
     ("models and scoring", ["streaming", "models", "evaluation"]),
     ("training", ["training"]),
     ("explanation", ["explain"]),
+    ("diagnosing students' explanations", ["diagnosis"]),
     ("rendering", ["rendering"]),
     ("experiments and the command line", ["shortcut_lab", "cli", "__main__"]),
     ("the explorer UI", ["explorer"]),

@@ -81,6 +81,13 @@ FEEDBACK_CASES = {
     "test_gradcam_layers": [("visible_layers", 2, "first", None)],
     "test_gradcam_shapes": [("visible_shapes", 3, "last", None)],
 }
+# More cases on the visible tests' models, never drawn: both classes of the
+# binary model on one image, an all-zero image and the other class of another
+# layer give the diagnosis (and a notebook's self-check, which sees no hidden
+# case) properties to reason from: the same map for both classes, NaN where
+# the map is all zero, another layer's map.
+DIAGNOSIS_CASES = [("visible_basic", 0, "last", 0), ("visible_basic", 0, "last", 1),
+                   ("visible_basic", "zeros", "last", None), ("visible_layers", 2, "first", 0)]
 
 # After min-max scaling both maps, correct implementations (NumPy or TF,
 # probability or logit of a sigmoid, normalise-then-resize or resize-then-
@@ -263,6 +270,11 @@ def all_cases() -> list[tuple]:
 def feedback_cases() -> list[tuple]:
     """Every distinct feedback (visible-test) case, in a fixed order."""
     return _distinct(FEEDBACK_CASES.values())
+
+
+def visible_cases() -> list[tuple]:
+    """The feedback cases and the diagnosis's extra ones: every case on the visible tests' models."""
+    return _distinct([feedback_cases(), DIAGNOSIS_CASES])
 
 
 def _distinct(groups) -> list[tuple]:
