@@ -113,6 +113,50 @@ def explanation_panel(image, heatmap, colormap: str = "jet", opacity: float = 0.
     return np.concatenate([parts[0], spacer, parts[1], spacer, parts[2]], axis=1)
 
 
+def draw_map_over_image(axis, image, cam, mask=None, limit: float | None = None):
+    """Draw a map over its image on a matplotlib axis: red positive, blue negative, the lesion outlined.
+
+    Unlike :func:`overlay` nothing is clipped, so the pictures of a feedback
+    page show what a wrong map really holds: negative values (blue), values
+    above 1 (the colour bar goes past 1), NaN and inf (grey).
+
+    Parameters
+    ----------
+    axis : matplotlib.axes.Axes
+    image : array, (1, H, W, C), (H, W, C) or (H, W), float in [0, 1]
+    cam : array of float, shape (H, W)
+    mask : array of bool, shape (H, W), optional
+        Lesion pixels, outlined in magenta.
+    limit : float, optional
+        The colour scale runs over [-limit, limit]; default max(1, max |cam|).
+
+    Returns
+    -------
+    matplotlib.cm.ScalarMappable
+        The colour scale, for ``figure.colorbar``.
+    """
+    import matplotlib
+    cam = np.asarray(cam, np.float64)
+    finite = np.isfinite(cam)
+    if limit is None:
+        limit = max(1.0, float(np.abs(cam[finite]).max()) if finite.any() else 1.0)
+    base = to_uint8_rgb(image)
+    fits = cam.shape == base.shape[:2]
+    # a map of another shape is drawn alone: stretched over the image it would mislead
+    axis.imshow(base if fits else np.full(cam.shape + (3,), 255, np.uint8), interpolation="nearest")
+    colours = matplotlib.colormaps["RdBu_r"]((np.where(finite, cam, 0.0) / limit + 1) / 2)
+    # the X-ray shows through where the map is 0; non-finite values are grey
+    # (square root: small negative values must stay visible)
+    colours[..., 3] = np.sqrt(np.clip(np.abs(np.where(finite, cam, 0.0)) / limit, 0, 1)) * (0.75 if fits else 1.0)
+    colours[~finite] = (0.6, 0.6, 0.6, 0.9)
+    axis.imshow(colours, interpolation="nearest")
+    if fits and mask is not None and np.any(mask):
+        axis.contour(np.asarray(mask, float), levels=[0.5], colors=[np.array(OUTLINE_RGB) / 255], linewidths=1.2)
+    axis.set_xticks([])
+    axis.set_yticks([])
+    return matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(-limit, limit), "RdBu_r")
+
+
 def save_png(array, path) -> None:
     from PIL import Image
     Image.fromarray(to_uint8_rgb(array)).save(path, format="PNG")

@@ -18,8 +18,9 @@ In-kernel hidden tests can be defeated by student code in the same kernel
    then name the likely mistake (:mod:`grader.diagnosis`) and keep the
    student's maps of the visible tests' cases for the feedback page.
 
-The child also runs the answer on the visible tests' cases (``spec.FEEDBACK_CASES``),
-after it has saved the graded maps: whatever happens there never changes a score.
+The child also runs the answer on the visible tests' cases (``spec.FEEDBACK_CASES``)
+and on the feedback X-rays (``spec.XRAY_CASES``), after it has saved the graded
+maps: whatever happens there never changes a score.
 """
 from __future__ import annotations
 
@@ -68,14 +69,15 @@ def prepare(folder: Path) -> Path:
     """
     spec = load_spec()
     import exercise_logic as el
+    from exercise_logic.data.synthetic import lesion_xray
     import logging
     logging.getLogger("tensorflow").setLevel(logging.ERROR)   # one retracing notice per model shape
     checks = spec.check_namespace()
     folder = Path(folder)
     tmp = Path(tempfile.mkdtemp(prefix=".prepare-", dir=folder.parent if folder.parent.exists() else None))
     (tmp / "models").mkdir()
-    models, inputs, references, layer_names, cases = {}, {}, {}, {}, []
-    hidden, feedback = spec.all_cases(), spec.feedback_cases()
+    models, inputs, references, layer_names, masks, cases = {}, {}, {}, {}, {}, []
+    hidden, feedback = spec.all_cases(), spec.feedback_cases() + spec.xray_cases()
     for case in hidden + [case for case in feedback if case not in hidden]:
         name, image, layer, class_index = case
         if name not in models:
@@ -87,7 +89,11 @@ def prepare(folder: Path) -> Path:
                      *[np.asarray(w) for w in models[name].get_weights()])
         model = models[name]
         key = case_key(case)
-        img = checks["_gc_image"](model, image)
+        if spec.is_xray(image):
+            height, width = (int(d) for d in model.inputs[0].shape[1:3])
+            img, masks[key] = lesion_xray(height, width, int(image[len(spec.XRAY_PREFIX):]))
+        else:
+            img = checks["_gc_image"](model, image)
         layer_name = checks["_gc_layer"](model, layer)
         inputs[key] = img
         layer_names[key] = layer_name
@@ -96,6 +102,7 @@ def prepare(folder: Path) -> Path:
                       "case": list(case), "hidden": case in hidden, "feedback": case in feedback})
     np.savez(tmp / "inputs.npz", **inputs)
     np.savez(tmp / "references.npz", **references)
+    np.savez(tmp / "masks.npz", **masks)      # lesion outlines of the X-ray cases (never sent to the child)
     np.savez_compressed(tmp / "signatures.npz", **{
         name: cam.astype(np.float32)
         for name, cam in diagnosis.signatures(models, inputs, cases, layer_names, el).items()})
@@ -321,6 +328,12 @@ def check_notebook(notebook: dict, prepared: Path, timeout: float = CROSSCHECK_T
 
 
 # -- 5. feedback ---------------------------------------------------------------
+def shown_cases() -> list[tuple]:
+    """The cases a feedback page may draw: the visible tests' and the feedback X-rays."""
+    spec = load_spec()
+    return spec.feedback_cases() + spec.xray_cases()
+
+
 def maps_folder(prepared: Path) -> Path:
     """Where the students' maps of the visible tests' cases are kept (beside the prepared cases)."""
     return Path(prepared).parent / "feedback_maps"
@@ -337,7 +350,7 @@ def feedback_evidence(run: dict, prepared: Path) -> dict:
     maps = {**run.get("feedback_outputs", {}), **run["outputs"]}
     found = diagnosis.diagnose(maps, _signatures(prepared / "signatures.npz"),
                                lambda key, cam: rejected(cam, references[key]))
-    shown = [case_key(case) for case in load_spec().feedback_cases()]
+    shown = [case_key(case) for case in shown_cases()]
     # a map far larger than the reference is not drawn (the page would carry it)
     kept = {key: np.asarray(maps[key], np.float32) for key in shown
             if key in maps and maps[key].size <= 4 * references[key].size}

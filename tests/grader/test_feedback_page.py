@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from exercise_logic.map_differences import as_map
 from grader import crosscheck, feedback_images
 from grader.feedback import diagnosis_html, failed_tests_html
 from grader.report import leaks_in_feedback
@@ -85,8 +86,8 @@ def test_a_missing_map_and_a_non_map_are_described(prepared, spec):
     key = crosscheck.case_key(spec.FEEDBACK_CASES["test_gradcam_basic"][0])
     result = {"cells": {"test_gradcam_basic": 0}, "maps": None, "feedback_errors": {key: "ValueError: boom"}}
     assert "ValueError: boom" in failed_tests_html(result, prepared)
-    assert feedback_images.as_map(np.zeros((2, 3, 4))) is None and feedback_images.as_map(None) is None
-    assert feedback_images.as_map(np.ones((1, 5, 6))).shape == (5, 6)
+    assert as_map(np.zeros((2, 3, 4))) is None and as_map(None) is None
+    assert as_map(np.ones((1, 5, 6))).shape == (5, 6)
 
 
 def test_an_unknown_mistake_is_said_as_such():
