@@ -3,15 +3,13 @@
 The feedback page and the notebook's self-check put one such line under each
 pair of pictures, e.g. "your map has negative values (blue) where the
 reference is 0". The colours are those of
-:func:`exercise_logic.rendering.draw_map_over_image` (red positive, blue
+:func:`exercise_logic.rendering.draw_map_over_image` (yellow to red positive, blue
 negative, grey NaN).
 """
 from __future__ import annotations
 
 import numpy as np
 
-#: After min-max scaling, maps this close count as the same (the assignment's graded tolerance).
-TOLERANCE = 2e-3
 ZERO = 0.01          # reference values below this (of its max 1) count as "0"
 HIGH = 0.3           # ... and above this as "high"
 
@@ -32,24 +30,6 @@ def _min_max(cam):
     return (cam - cam.min()) / span if span > 1e-12 else cam * 0
 
 
-def matches(cam, reference, tolerance: float = TOLERANCE) -> bool:
-    """Whether a map passes the assignment's comparison with the reference.
-
-    Same shape, finite, values in [0, 1], the maximum reached (divided by the
-    max), and within ``tolerance`` of the reference after min-max scaling.
-    """
-    cam, reference = as_map(cam), np.asarray(reference, np.float64)
-    if cam is None or cam.shape != reference.shape or not np.isfinite(cam).all():
-        return False
-    if cam.min() < -1e-6 or cam.max() > 1 + 1e-4:
-        return False
-    if reference.max() <= 1e-6:
-        return cam.max() <= 1e-6
-    if cam.max() < reference.max() - 2e-3:
-        return False
-    return float(np.abs(_min_max(cam) - _min_max(reference)).max()) <= tolerance
-
-
 def describe(cam, reference) -> tuple[str, str]:
     """The most telling difference between ``cam`` and ``reference`` as ``(japanese, english)``.
 
@@ -68,7 +48,8 @@ def describe(cam, reference) -> tuple[str, str]:
     if got.shape != reference.shape:
         return (f"あなたのマップの形は {got.shape}、参照は {reference.shape} です（高さ, 幅の順）",
                 f"your map's shape is {got.shape}, the reference's {reference.shape} (height, width)")
-    if matches(got, reference):
+    from .diagnosis import differs
+    if not differs(got, reference):
         return ("参照と一致します", "it matches the reference")
     finite = np.isfinite(got)
     if not finite.all():

@@ -114,7 +114,7 @@ def explanation_panel(image, heatmap, colormap: str = "jet", opacity: float = 0.
 
 
 def draw_map_over_image(axis, image, cam, mask=None, limit: float | None = None):
-    """Draw a map over its image on a matplotlib axis: red positive, blue negative, the lesion outlined.
+    """Draw a map over its image on a matplotlib axis: yellow-red positive, blue negative, the lesion outlined.
 
     Unlike :func:`overlay` nothing is clipped, so the pictures of a feedback
     page show what a wrong map really holds: negative values (blue), values
@@ -144,17 +144,26 @@ def draw_map_over_image(axis, image, cam, mask=None, limit: float | None = None)
     fits = cam.shape == base.shape[:2]
     # a map of another shape is drawn alone: stretched over the image it would mislead
     axis.imshow(base if fits else np.full(cam.shape + (3,), 255, np.uint8), interpolation="nearest")
-    colours = matplotlib.colormaps["RdBu_r"]((np.where(finite, cam, 0.0) / limit + 1) / 2)
-    # the X-ray shows through where the map is 0; non-finite values are grey
-    # (square root: small negative values must stay visible)
-    colours[..., 3] = np.sqrt(np.clip(np.abs(np.where(finite, cam, 0.0)) / limit, 0, 1)) * (0.75 if fits else 1.0)
+    signed = _signed_colormap(matplotlib)
+    colours = signed((np.where(finite, cam, 0.0) / limit + 1) / 2)
+    # the X-ray shows through where the map is 0; small values stay visible (a faint negative
+    # value is the mistake to see); non-finite values are grey
+    strength = np.clip(np.abs(np.where(finite, cam, 0.0)) / limit, 0, 1)
+    colours[..., 3] = np.where(strength > 0.01, 0.35 + 0.5 * np.sqrt(strength), 0.0) if fits else 1.0
     colours[~finite] = (0.6, 0.6, 0.6, 0.9)
     axis.imshow(colours, interpolation="nearest")
     if fits and mask is not None and np.any(mask):
         axis.contour(np.asarray(mask, float), levels=[0.5], colors=[np.array(OUTLINE_RGB) / 255], linewidths=1.2)
     axis.set_xticks([])
     axis.set_yticks([])
-    return matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(-limit, limit), "RdBu_r")
+    return matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(-limit, limit), signed)
+
+
+def _signed_colormap(matplotlib):
+    """Blue below 0, yellow to red above it: saturated enough to read over a grey X-ray."""
+    negative = matplotlib.colors.LinearSegmentedColormap.from_list("", ["#0018b8", "#4d8dff"])(np.linspace(0, 1, 128))
+    positive = matplotlib.colors.LinearSegmentedColormap.from_list("", ["#ffd84d", "#d40000"])(np.linspace(0, 1, 128))
+    return matplotlib.colors.ListedColormap(np.vstack([negative, positive]), name="signed_map")
 
 
 def save_png(array, path) -> None:

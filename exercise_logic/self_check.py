@@ -53,20 +53,29 @@ class Case:
     def title(self, lang: str) -> str:
         return getattr(self, lang)
 
+    @property
+    def group(self) -> str:
+        """Cases of one group differ only in the class (the diagnosis compares their maps)."""
+        return f"{self.model}-{self.xray_seed}-{self.layer}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}-{self.class_index}"
+
 
 CASES = (
     Case("binary", "last", None, 41, "講義の CNN（sigmoid 1 つ）、class_index=None",
          "the lecture's CNN (one sigmoid), class_index=None"),
-    Case("binary", "last", 0, 42, "講義の CNN、class_index=0（正常）", "the lecture's CNN, class_index=0 (normal)"),
-    Case("binary", "first", 1, 43, "講義の CNN、最初の畳み込み層", "the lecture's CNN, the first conv layer"),
-    Case("multi", "last", None, 44, "4 クラスの CNN（softmax）、class_index=None",
+    Case("binary", "last", 0, 41, "講義の CNN、class_index=0（正常）", "the lecture's CNN, class_index=0 (normal)"),
+    Case("binary", "first", 1, 42, "講義の CNN、最初の畳み込み層", "the lecture's CNN, the first conv layer"),
+    Case("multi", "last", None, 43, "4 クラスの CNN（softmax）、class_index=None",
          "a 4-class CNN (softmax), class_index=None"),
-    Case("multi", "last", 2, 45, "4 クラスの CNN、class_index=2", "a 4-class CNN, class_index=2"),
-    Case("wide", "last", None, 46, "正方形でない入力（高さ 24、幅 32）", "a non-square input (height 24, width 32)"),
+    Case("multi", "last", 2, 43, "4 クラスの CNN、class_index=2", "a 4-class CNN, class_index=2"),
+    Case("wide", "last", None, 44, "正方形でない入力（高さ 24、幅 32）", "a non-square input (height 24, width 32)"),
 )
 OWN_CASES = (
-    Case("yours", "last", None, 47, "あなたのモデル、class_index=None", "your model, class_index=None"),
-    Case("yours", "last", 0, 48, "あなたのモデル、class_index=0", "your model, class_index=0"),
+    Case("yours", "last", None, 45, "あなたのモデル、class_index=None", "your model, class_index=None"),
+    Case("yours", "last", 0, 45, "あなたのモデル、class_index=0", "your model, class_index=0"),
 )
 
 TEXT = {
@@ -78,6 +87,9 @@ TEXT = {
     "failed": ("✗ {failed} / {total} ケースで参照と違います。", "✗ Your maps differ from the reference on {failed} of "
                "{total} cases."),
     "mistake": ("考えられる間違い: {name}", "Likely mistake: {name}"),
+    "two_at_once": ("考えられる間違い（{count} つ同時）:", "Likely mistakes ({count} at once):"),
+    "one_of": ("考えられる間違い（次のどれか）:", "Likely mistake (one of these):"),
+    "evidence": ("  根拠: {evidence}", "  Why: {evidence}"),
     "hint": ("  ヒント（{step}）: {hint}", "  Hint ({step}): {hint}"),
     "no_match": ("既知の間違いのどれにも当てはまりません。手順（勾配 → チャネル重み → 重み付き和 → ReLU → 正規化 → 拡大）を"
                  "1 つずつ、途中の値を表示して確かめましょう。",
@@ -89,8 +101,8 @@ TEXT = {
             "The self-check does not run while grading (${switch}=off)."),
     "yours": ("あなたのマップ", "your map"),
     "reference": ("参照マップ", "reference map"),
-    "legend": ("赤 = 正の値（注目）、青 = 負の値、灰色 = NaN、マゼンタの線 = 病変",
-               "red = positive (attention), blue = negative, grey = NaN, magenta line = lesion"),
+    "legend": ("黄〜赤 = 正の値（注目）、青 = 負の値、灰色 = NaN、マゼンタの線 = 病変",
+               "yellow to red = positive (attention), blue = negative, grey = NaN, magenta line = lesion"),
 }
 
 
@@ -105,13 +117,18 @@ class CaseResult:
     case: Case
     image: np.ndarray          # (1, H, W, 3) float32
     mask: np.ndarray           # (H, W) bool, the lesion
-    reference: np.ndarray      # (H, W)
+    facts: object              # exercise_logic.diagnosis.Case: the reference map and what the diagnosis needs
     cam: np.ndarray | None = None
     error: str | None = None
 
     @property
+    def reference(self) -> np.ndarray:
+        return self.facts.reference
+
+    @property
     def passed(self) -> bool:
-        return self.error is None and map_differences.matches(self.cam, self.reference)
+        from . import diagnosis
+        return self.error is None and not diagnosis.differs(self.cam, self.reference)
 
     def line(self, lang: str) -> str:
         if self.error is not None:
@@ -121,16 +138,20 @@ class CaseResult:
 
 @dataclass
 class SelfCheckResult:
-    """The self-check's verdict: ``passed``, each case's result and the likely mistakes (keys)."""
+    """The self-check's verdict: ``passed``, each case's result and the diagnosis of the likely mistakes."""
 
     cases: list[CaseResult]
-    mistakes: list[str] = field(default_factory=list)
-    diagnosis: str = "correct"
+    diagnosis: object = None   # exercise_logic.diagnosis.Diagnosis, when a case failed
     seconds: float = 0.0
 
     @property
     def passed(self) -> bool:
         return all(result.passed for result in self.cases)
+
+    @property
+    def mistakes(self) -> list[str]:
+        """The keys of the likely mistakes (see ``exercise_logic.diagnosis.MISTAKES``)."""
+        return list(self.diagnosis.mistakes) if self.diagnosis is not None else []
 
     def __repr__(self) -> str:
         failed = sum(not result.passed for result in self.cases)
@@ -178,7 +199,10 @@ def self_check(compute_gradcam, model=None, lang: str | None = None, *, show: bo
     results = [_run(compute_gradcam, case, model) for case in cases]
     outcome = SelfCheckResult(results)
     if not outcome.passed:
-        outcome.diagnosis, outcome.mistakes = _diagnose(results, model)
+        from . import diagnosis
+        outcome.diagnosis = diagnosis.diagnose(
+            {result.case.key: result.cam for result in results if result.cam is not None},
+            [result.facts for result in results])
     outcome.seconds = time.perf_counter() - started
     if show:
         print(report(outcome, langs), flush=True)
@@ -204,40 +228,33 @@ def _layer_name(model, layer: str) -> str:
 
 
 def _inputs(case: Case, model):
-    """The case's model, X-ray, lesion mask, layer name and reference map (cached per model)."""
+    """The case's model, X-ray, lesion mask, layer name and the diagnosis's facts (cached per model)."""
     network = model if case.model == "yours" else _built(case.model)
     key = (id(network), case)
-    if key not in _REFERENCES or _REFERENCES[key][0] is not network:
+    if key not in _FACTS or _FACTS[key][0] is not network:
+        from . import diagnosis
         from .data.synthetic import lesion_xray
-        from .explain import compute_gradcam
-        height, width = (int(d) for d in network.inputs[0].shape[1:3])
+        height, width, channels = (int(d) for d in network.inputs[0].shape[1:4])
         image, mask = lesion_xray(height, width, case.xray_seed)
-        if network.inputs[0].shape[-1] != 3:
-            image = image[..., :int(network.inputs[0].shape[-1])]
+        image = image[..., :channels]
         layer = _layer_name(network, case.layer)
-        _REFERENCES[key] = (network, image, mask, layer,
-                            np.asarray(compute_gradcam(network, image, layer, case.class_index), np.float64))
-    return _REFERENCES[key]
+        _FACTS[key] = (network, image, mask, layer, diagnosis.case_facts(
+            network, image, layer, case.class_index, key=case.key, group=case.group))
+    return _FACTS[key]
 
 
-_REFERENCES: dict = {}
+_FACTS: dict = {}
 
 
 def _run(function, case: Case, model) -> CaseResult:
-    network, image, mask, layer, reference = _inputs(case, model)
-    result = CaseResult(case, image, mask, reference)
+    network, image, mask, layer, facts = _inputs(case, model)
+    result = CaseResult(case, image, mask, facts)
     try:
         cam = function(network, image.copy(), layer, case.class_index)
         result.cam = np.array(cam, dtype=np.float64)
     except Exception as error:  # noqa: BLE001 - the student's code may raise anything: it is the verdict
         result.error = f"{type(error).__name__}: {str(error)[:300]}"
     return result
-
-
-# -- the likely mistake --------------------------------------------------------------------------
-def _diagnose(results: list[CaseResult], model) -> tuple[str, list[str]]:
-    """("matched" | "ambiguous" | "unknown" | "no-maps", mistake keys): filled by the diagnosis."""
-    return "unknown", []
 
 
 # -- the printout and the pictures ------------------------------------------------------------------
@@ -261,9 +278,28 @@ def report(outcome: SelfCheckResult, langs=LANGS) -> str:
 
 
 def _mistake_lines(outcome: SelfCheckResult, lang: str) -> list[str]:
-    if not outcome.mistakes:
+    """The named mistakes, each with the evidence seen in the maps and the hint to its step."""
+    from .diagnosis import MISTAKES, STEPS
+    found = outcome.diagnosis
+    names = [key for key in outcome.mistakes if key in MISTAKES]
+    if found is None or not names:
         return [_text("no_match", lang)]
-    return [_text("mistake", lang, name=key) for key in outcome.mistakes]
+    index = LANGS.index(lang)
+    evidence = {}
+    for finding in found.findings:
+        evidence.setdefault(finding.key, (finding.evidence_ja, finding.evidence_en)[index])
+    lines = []
+    if len(names) > 1:
+        lines.append(_text("two_at_once" if found.status == "matched" else "one_of", lang, count=len(names)))
+    for key in names:
+        mistake = MISTAKES[key]
+        name = (mistake.name_ja, mistake.name_en)[index]
+        lines.append(_text("mistake", lang, name=name) if len(names) == 1 else f"- {name}")
+        if key in evidence:
+            lines.append(_text("evidence", lang, evidence=evidence[key]))
+        lines.append(_text("hint", lang, step=STEPS[mistake.step][index],
+                           hint=(mistake.hint_ja, mistake.hint_en)[index]))
+    return lines
 
 
 def _draw(failing: list[CaseResult], langs) -> None:

@@ -62,7 +62,7 @@ def insert_banner(page: str, block: str) -> str:
 XRAY_TITLE = "胸部X線（合成、マゼンタの線 = 病変） / chest X-ray (synthetic, magenta line = lesion)"
 NOISE_TITLE = "見えるテストの画像 / the visible test's image"
 XRAY_CAPTIONS = ("あなたのマップ / your map", "参照マップ / reference map")
-LEGEND = ("X線の上の色: 赤 = 正の値（注目）、青 = 負の値、灰色 = NaN。 / Colours over the X-ray: red = positive "
+LEGEND = ("X線の上の色: 黄〜赤 = 正の値（注目）、青 = 負の値、灰色 = NaN。 / Colours over the X-ray: yellow to red = positive "
           "(attention), blue = negative, grey = NaN.")
 HIDDEN_ONLY = ("この画像では参照と一致します。違いは隠しテスト（別のモデル・クラス・層）で出ています。 / On this image "
                "your map matches the reference: the difference shows on the hidden tests (other models, classes or "

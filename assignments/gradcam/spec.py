@@ -88,11 +88,12 @@ FEEDBACK_CASES = {
 # exercise_logic.data.synthetic.lesion_xray(height, width, seed)). They are no
 # hidden test's input; the page draws the student's map on them with the lesion
 # outlined, and the noise-image pair of FEEDBACK_CASES only where the X-ray
-# shows no difference. The known test's X-ray case explains "normal" (class 0).
+# shows no difference. The known test's X-ray case explains "normal" (class 0)
+# on the basic test's X-ray, so the diagnosis sees both classes of one image.
 XRAY_PREFIX = "xray-"
 XRAY_CASES = {
     "test_gradcam_basic": [("visible_basic", "xray-1", "last", None)],
-    "test_gradcam_known": [("visible_basic", "xray-2", "last", 0)],
+    "test_gradcam_known": [("visible_basic", "xray-1", "last", 0)],
     "test_gradcam_classes": [("visible_classes", "xray-3", "last", 2)],
     "test_gradcam_layers": [("visible_layers", "xray-4", "first", None)],
     "test_gradcam_shapes": [("visible_shapes", "xray-5", "last", None)],
