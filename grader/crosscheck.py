@@ -15,7 +15,7 @@ In-kernel hidden tests can be defeated by student code in the same kernel
    stands in), and saves the maps it returns;
 4. **compare** in a process that never runs student code, with the same
    comparison the hidden tests use (``spec.CHECK_SOURCE``), per test cell;
-   then name the likely mistake (:mod:`grader.diagnosis`) and keep the
+   then name the likely mistakes (:mod:`exercise_logic.diagnosis`) and keep the
    student's maps of the visible tests' cases for the feedback page.
 
 The child also runs the answer on the visible tests' cases (``spec.FEEDBACK_CASES``)
@@ -40,10 +40,11 @@ from pathlib import Path
 
 import numpy as np
 
+from exercise_logic import diagnosis
 from exercise_logic.atomic_files import atomic_write
 from exercise_logic.environment import is_tensorflow_noise
 
-from . import diagnosis, sandbox
+from . import sandbox
 from .limits import Limits, limit_in_error
 from .paths import load_spec
 
@@ -63,7 +64,7 @@ def case_key(case) -> str:
 
 # -- 1. prepare ----------------------------------------------------------------
 def prepare(folder: Path) -> Path:
-    """Models, inputs, reference maps and mistake signatures of every case, into ``folder``.
+    """Models, inputs, reference maps and the diagnosis's facts of every case, into ``folder``.
 
     The cases are the hidden ones (graded) and the visible tests' ones (feedback).
     """
@@ -76,7 +77,7 @@ def prepare(folder: Path) -> Path:
     folder = Path(folder)
     tmp = Path(tempfile.mkdtemp(prefix=".prepare-", dir=folder.parent if folder.parent.exists() else None))
     (tmp / "models").mkdir()
-    models, inputs, references, layer_names, masks, cases = {}, {}, {}, {}, {}, []
+    models, inputs, references, masks, facts, cases = {}, {}, {}, {}, [], []
     hidden, feedback = spec.all_cases(), spec.feedback_cases() + spec.xray_cases()
     for case in hidden + [case for case in feedback if case not in hidden]:
         name, image, layer, class_index = case
@@ -96,16 +97,15 @@ def prepare(folder: Path) -> Path:
             img = checks["_gc_image"](model, image)
         layer_name = checks["_gc_layer"](model, layer)
         inputs[key] = img
-        layer_names[key] = layer_name
         references[key] = el.compute_gradcam(model, img, layer_name, class_index)
+        facts.append(diagnosis.case_facts(model, img, layer_name, class_index, key=key,
+                                          group=f"{name}-{image}-{layer}"))
         cases.append({"key": key, "model": name, "layer": layer, "class_index": class_index,
                       "case": list(case), "hidden": case in hidden, "feedback": case in feedback})
     np.savez(tmp / "inputs.npz", **inputs)
     np.savez(tmp / "references.npz", **references)
     np.savez(tmp / "masks.npz", **masks)      # lesion outlines of the X-ray cases (never sent to the child)
-    np.savez_compressed(tmp / "signatures.npz", **{
-        name: cam.astype(np.float32)
-        for name, cam in diagnosis.signatures(models, inputs, cases, layer_names, el).items()})
+    (tmp / "diagnosis.npz").write_bytes(diagnosis.save_cases(facts))
     (tmp / "cases.json").write_text(json.dumps(cases, indent=1))
     (tmp / "checks.py").write_text(f"_GC_MODELS = {checks['_GC_MODELS']!r}\n_GC_ATOL = {spec.ATOL!r}\n"
                                    + spec.CHECK_SOURCE)
@@ -340,7 +340,7 @@ def maps_folder(prepared: Path) -> Path:
 
 
 def feedback_evidence(run: dict, prepared: Path) -> dict:
-    """The likely mistake, and the student's maps of the visible tests' cases, saved for the feedback page.
+    """The likely mistakes, and the student's maps of the visible tests' cases, saved for the feedback page.
 
     The maps are saved under the digest of their content (``maps``), so the
     same answer graded again reuses the file and the result stays small.
@@ -348,8 +348,8 @@ def feedback_evidence(run: dict, prepared: Path) -> dict:
     prepared = Path(prepared)
     references = load_maps(prepared / "references.npz")
     maps = {**run.get("feedback_outputs", {}), **run["outputs"]}
-    found = diagnosis.diagnose(maps, _signatures(prepared / "signatures.npz"),
-                               lambda key, cam: rejected(cam, references[key]))
+    found = diagnosis.diagnose(maps, _diagnosis_cases(prepared / "diagnosis.npz"),
+                               lambda key, cam: rejected(cam, references[key])).to_dict()
     shown = [case_key(case) for case in shown_cases()]
     # a map far larger than the reference is not drawn (the page would carry it)
     kept = {key: np.asarray(maps[key], np.float32) for key in shown
@@ -369,16 +369,16 @@ def feedback_evidence(run: dict, prepared: Path) -> dict:
     return {"diagnosis": found, "maps": digest, "feedback_errors": errors}
 
 
-_SIGNATURES: dict = {}
+_CASES: dict = {}
 
 
-def _signatures(path: Path) -> dict:
-    """The prepared mistake signatures, read once per process and release."""
+def _diagnosis_cases(path: Path) -> list:
+    """The prepared cases of the diagnosis, read once per process and release."""
     stamp = (str(path), path.stat().st_mtime_ns)
-    if stamp not in _SIGNATURES:
-        _SIGNATURES.clear()
-        _SIGNATURES[stamp] = load_maps(path)
-    return _SIGNATURES[stamp]
+    if stamp not in _CASES:
+        _CASES.clear()
+        _CASES[stamp] = diagnosis.load_cases(path)
+    return _CASES[stamp]
 
 
 def main(argv=None) -> int:  # python -m grader.crosscheck NOTEBOOK PREPARED (debugging aid)

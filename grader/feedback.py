@@ -84,7 +84,7 @@ def _case_text(case) -> str:
 
 def diagnosis_html(crosscheck: dict) -> str:
     """The likely mistake (Japanese / English), with a hint naming the step of the recipe."""
-    from .mistakes import MISTAKES
+    from exercise_logic.diagnosis import MISTAKES
     found = crosscheck.get("diagnosis") or {}
     status = found.get("status")
     if status in (None, "correct"):
@@ -95,9 +95,18 @@ def diagnosis_html(crosscheck: dict) -> str:
                         "returned no map on any test (see the messages above).</p>")
     if status == "unknown":
         return title + f"<p>{html.escape(NO_MATCH)}</p>"
-    lead = ("" if status == "matched" else
+    count = len(found.get("mistakes", []))
+    lead = ("" if status == "matched" and count == 1 else
+            f"<p>{count} つの間違いが同時にあります。 / {count} mistakes at once.</p>" if status == "matched" else
             "<p>次のどれかです（あなたのマップはどれにも合います）。 / One of these (your maps fit each of them):</p>")
-    items = "".join(f"<li><b>{html.escape(MISTAKES[key].name())}</b><br>ヒント / hint: "
+    evidence = found.get("evidence") or {}
+
+    def because(key):
+        if key not in evidence:
+            return ""
+        ja, en = evidence[key]
+        return f"<br>根拠 / evidence: {html.escape(ja)} / {html.escape(en)}"
+    items = "".join(f"<li><b>{html.escape(MISTAKES[key].name())}</b>{because(key)}<br>ヒント / hint: "
                     f"{html.escape(MISTAKES[key].hint())}</li>" for key in found["mistakes"] if key in MISTAKES)
     return title + lead + f"<ul>{items}</ul>"
 

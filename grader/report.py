@@ -12,7 +12,7 @@ from pathlib import Path
 from . import moodle
 from .course import check_course, nbgrader, state_dir
 from .feedback import banner, diagnosis_html, failed_tests_html, insert_banner
-from .mistakes import MISTAKES
+from exercise_logic.diagnosis import MISTAKES
 from .paths import load_spec
 from .results import load_results, review_reasons
 
@@ -21,11 +21,13 @@ def mistake_text(crosscheck: dict, lang: str | None = None) -> str:
     """The diagnosed mistake of one result in words: Japanese, English or both ("" when none was diagnosed)."""
     found = (crosscheck or {}).get("diagnosis") or {}
     mistakes = [MISTAKES[key] for key in found.get("mistakes", []) if key in MISTAKES]
+    both = found.get("status") == "matched"         # every name is there (two mistakes at once)
     if lang == "ja":
         return "既知の間違いに当てはまらない" if found.get("status") == "unknown" else \
-            " または ".join(m.name_ja for m in mistakes)
+            (" と " if both else " または ").join(m.name_ja for m in mistakes)
     if lang == "en":
-        return "no known mistake fits" if found.get("status") == "unknown" else " or ".join(m.name_en for m in mistakes)
+        return "no known mistake fits" if found.get("status") == "unknown" else \
+            (" and " if both else " or ").join(m.name_en for m in mistakes)
     return " / ".join(text for text in (mistake_text(crosscheck, "ja"), mistake_text(crosscheck, "en")) if text)
 
 

@@ -178,7 +178,7 @@ def test_the_feedback_cases_are_the_visible_tests_own(spec):
 
 
 def test_prepare_marks_each_case_graded_or_shown(prepared):
-    assert (prepared / "signatures.npz").exists() and (prepared / "references.npz").exists()
+    assert (prepared / "diagnosis.npz").exists() and (prepared / "references.npz").exists()
     cases = json.loads((prepared / "cases.json").read_text())
     assert any(case["feedback"] and not case["hidden"] for case in cases)
     assert all(case["hidden"] or case["feedback"] for case in cases)
