@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import map_differences
+from .map_differences import describe
 
 SWITCH = "EXERCISE_LOGIC_SELF_CHECK"
 LANGS = ("ja", "en")
@@ -127,13 +127,13 @@ class CaseResult:
 
     @property
     def passed(self) -> bool:
-        from . import diagnosis
-        return self.error is None and not diagnosis.differs(self.cam, self.reference)
+        from .diagnosis import differs
+        return self.error is None and not differs(self.cam, self.reference)
 
     def line(self, lang: str) -> str:
         if self.error is not None:
             return _text("raised", lang, error=self.error)
-        return map_differences.describe(self.cam, self.reference)[LANGS.index(lang)]
+        return describe(self.cam, self.reference)[LANGS.index(lang)]
 
 
 @dataclass
@@ -199,8 +199,8 @@ def self_check(compute_gradcam, model=None, lang: str | None = None, *, show: bo
     results = [_run(compute_gradcam, case, model) for case in cases]
     outcome = SelfCheckResult(results)
     if not outcome.passed:
-        from . import diagnosis
-        outcome.diagnosis = diagnosis.diagnose(
+        from .diagnosis import diagnose
+        outcome.diagnosis = diagnose(
             {result.case.key: result.cam for result in results if result.cam is not None},
             [result.facts for result in results])
     outcome.seconds = time.perf_counter() - started
@@ -232,13 +232,13 @@ def _inputs(case: Case, model):
     network = model if case.model == "yours" else _built(case.model)
     key = (id(network), case)
     if key not in _FACTS or _FACTS[key][0] is not network:
-        from . import diagnosis
         from .data.synthetic import lesion_xray
+        from .diagnosis import case_facts
         height, width, channels = (int(d) for d in network.inputs[0].shape[1:4])
         image, mask = lesion_xray(height, width, case.xray_seed)
         image = image[..., :channels]
         layer = _layer_name(network, case.layer)
-        _FACTS[key] = (network, image, mask, layer, diagnosis.case_facts(
+        _FACTS[key] = (network, image, mask, layer, case_facts(
             network, image, layer, case.class_index, key=case.key, group=case.group))
     return _FACTS[key]
 
