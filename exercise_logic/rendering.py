@@ -153,7 +153,7 @@ def draw_map_over_image(axis, image, cam, mask=None, limit: float | None = None)
     colours[~finite] = (0.6, 0.6, 0.6, 0.9)
     axis.imshow(colours, interpolation="nearest")
     if fits and mask is not None and np.any(mask):
-        axis.contour(np.asarray(mask, float), levels=[0.5], colors=[np.array(OUTLINE_RGB) / 255], linewidths=1.2)
+        axis.contour(np.asarray(mask, float), levels=[0.5], colors=[np.array(OUTLINE_RGB) / 255], linewidths=2.0)
     axis.set_xticks([])
     axis.set_yticks([])
     return matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(-limit, limit), signed)
