@@ -23,6 +23,7 @@ from .rendering import (COLORMAPS, explanation_panel, heatmap_to_rgb, overlay,  
                         show_gradcam, show_gradcam_comparison)
 from .training import TrainedModel, train_or_load  # noqa: E402
 from .shortcut_lab import ShortcutLabResult, plot_shortcut_lab, run_shortcut_lab  # noqa: E402
+from .self_check import SelfCheckResult, self_check  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
     "TrainedModel", "train_or_load",
     "pointing_game", "energy_in_mask", "peak_in_region", "deletion_insertion", "plot_deletion_insertion",
     "sanity_check", "method_scorecard", "ShortcutLabResult", "run_shortcut_lab", "plot_shortcut_lab",
-    "explore",
+    "self_check", "SelfCheckResult", "explore",
 ]
 
 

@@ -113,6 +113,59 @@ def explanation_panel(image, heatmap, colormap: str = "jet", opacity: float = 0.
     return np.concatenate([parts[0], spacer, parts[1], spacer, parts[2]], axis=1)
 
 
+def draw_map_over_image(axis, image, cam, mask=None, limit: float | None = None):
+    """Draw a map over its image on a matplotlib axis: yellow-red positive, blue negative, the lesion outlined.
+
+    Unlike :func:`overlay` nothing is clipped, so the pictures of a feedback
+    page show what a wrong map really holds: negative values (blue), values
+    above 1 (the colour bar goes past 1), NaN and inf (grey).
+
+    Parameters
+    ----------
+    axis : matplotlib.axes.Axes
+    image : array, (1, H, W, C), (H, W, C) or (H, W), float in [0, 1]
+    cam : array of float, shape (H, W)
+    mask : array of bool, shape (H, W), optional
+        Lesion pixels, outlined in magenta.
+    limit : float, optional
+        The colour scale runs over [-limit, limit]; default max(1, max |cam|).
+
+    Returns
+    -------
+    matplotlib.cm.ScalarMappable
+        The colour scale, for ``figure.colorbar``.
+    """
+    import matplotlib
+    cam = np.asarray(cam, np.float64)
+    finite = np.isfinite(cam)
+    if limit is None:
+        limit = max(1.0, float(np.abs(cam[finite]).max()) if finite.any() else 1.0)
+    base = to_uint8_rgb(image)
+    fits = cam.shape == base.shape[:2]
+    # a map of another shape is drawn alone: stretched over the image it would mislead
+    axis.imshow(base if fits else np.full(cam.shape + (3,), 255, np.uint8), interpolation="nearest")
+    signed = _signed_colormap(matplotlib)
+    colours = signed((np.where(finite, cam, 0.0) / limit + 1) / 2)
+    # the X-ray shows through where the map is 0; small values stay visible (a faint negative
+    # value is the mistake to see); non-finite values are grey
+    strength = np.clip(np.abs(np.where(finite, cam, 0.0)) / limit, 0, 1)
+    colours[..., 3] = np.where(strength > 0.01, 0.35 + 0.5 * np.sqrt(strength), 0.0) if fits else 1.0
+    colours[~finite] = (0.6, 0.6, 0.6, 0.9)
+    axis.imshow(colours, interpolation="nearest")
+    if fits and mask is not None and np.any(mask):
+        axis.contour(np.asarray(mask, float), levels=[0.5], colors=[np.array(OUTLINE_RGB) / 255], linewidths=2.0)
+    axis.set_xticks([])
+    axis.set_yticks([])
+    return matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(-limit, limit), signed)
+
+
+def _signed_colormap(matplotlib):
+    """Blue below 0, yellow to red above it: saturated enough to read over a grey X-ray."""
+    negative = matplotlib.colors.LinearSegmentedColormap.from_list("", ["#0018b8", "#4d8dff"])(np.linspace(0, 1, 128))
+    positive = matplotlib.colors.LinearSegmentedColormap.from_list("", ["#ffd84d", "#d40000"])(np.linspace(0, 1, 128))
+    return matplotlib.colors.ListedColormap(np.vstack([negative, positive]), name="signed_map")
+
+
 def save_png(array, path) -> None:
     from PIL import Image
     Image.fromarray(to_uint8_rgb(array)).save(path, format="PNG")

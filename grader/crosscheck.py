@@ -18,9 +18,10 @@ In-kernel hidden tests can be defeated by student code in the same kernel
    then name the likely mistakes (:mod:`exercise_logic.diagnosis`) and keep the
    student's maps of the visible tests' cases for the feedback page.
 
-The child also runs the answer on the visible tests' cases (``spec.FEEDBACK_CASES``),
-after it has saved the graded maps: a crash or a time-out there never changes a score,
-but a resource limit broken there costs what it costs anywhere (``grader.limits.charge``).
+The child also runs the answer on the visible tests' cases (``spec.FEEDBACK_CASES``,
+``spec.DIAGNOSIS_CASES``) and on the feedback X-rays (``spec.XRAY_CASES``), after it has
+saved the graded maps: a crash or a time-out there never changes a score, but a resource
+limit broken there costs what it costs anywhere (``grader.limits.charge``).
 """
 from __future__ import annotations
 
@@ -72,14 +73,16 @@ def prepare(folder: Path) -> Path:
     """
     spec = load_spec()
     import exercise_logic as el
+    from exercise_logic.data.synthetic import lesion_xray
     import logging
     logging.getLogger("tensorflow").setLevel(logging.ERROR)   # one retracing notice per model shape
     checks = spec.check_namespace()
     folder = Path(folder)
     tmp = Path(tempfile.mkdtemp(prefix=".prepare-", dir=folder.parent if folder.parent.exists() else None))
     (tmp / "models").mkdir()
-    models, inputs, references, facts, cases = {}, {}, {}, [], []
-    hidden, feedback = spec.all_cases(), spec.visible_cases()   # feedback: run after the graded ones
+    models, inputs, references, masks, facts, cases = {}, {}, {}, {}, [], []
+    # feedback: run after the graded ones
+    hidden, feedback = spec.all_cases(), spec.visible_cases() + spec.xray_cases()
     for case in hidden + [case for case in feedback if case not in hidden]:
         name, image, layer, class_index = case
         if name not in models:
@@ -91,7 +94,11 @@ def prepare(folder: Path) -> Path:
                      *[np.asarray(w) for w in models[name].get_weights()])
         model = models[name]
         key = case_key(case)
-        img = checks["_gc_image"](model, image)
+        if spec.is_xray(image):
+            height, width = (int(d) for d in model.inputs[0].shape[1:3])
+            img, masks[key] = lesion_xray(height, width, int(image[len(spec.XRAY_PREFIX):]))
+        else:
+            img = checks["_gc_image"](model, image)
         layer_name = checks["_gc_layer"](model, layer)
         inputs[key] = img
         references[key] = el.compute_gradcam(model, img, layer_name, class_index)
@@ -101,6 +108,7 @@ def prepare(folder: Path) -> Path:
                       "case": list(case), "hidden": case in hidden, "feedback": case in feedback})
     np.savez(tmp / "inputs.npz", **inputs)
     np.savez(tmp / "references.npz", **references)
+    np.savez(tmp / "masks.npz", **masks)      # lesion outlines of the X-ray cases (never sent to the child)
     (tmp / "diagnosis.npz").write_bytes(diagnosis.save_cases(facts))
     (tmp / "cases.json").write_text(json.dumps(cases, indent=1))
     (tmp / "checks.py").write_text(f"_GC_MODELS = {checks['_GC_MODELS']!r}\n_GC_ATOL = {spec.ATOL!r}\n"
@@ -352,6 +360,12 @@ def check_notebook(notebook: dict, prepared: Path, timeout: float = CROSSCHECK_T
 
 
 # -- 5. feedback ---------------------------------------------------------------
+def shown_cases() -> list[tuple]:
+    """The cases a feedback page may draw: the visible tests' and the feedback X-rays."""
+    spec = load_spec()
+    return spec.feedback_cases() + spec.xray_cases()
+
+
 def maps_folder(prepared: Path) -> Path:
     """Where the students' maps of the visible tests' cases are kept (beside the prepared cases)."""
     return Path(prepared).parent / "feedback_maps"
@@ -368,7 +382,7 @@ def feedback_evidence(run: dict, prepared: Path) -> dict:
     maps = {**run.get("feedback_outputs", {}), **run["outputs"]}
     found = diagnosis.diagnose(maps, _diagnosis_cases(prepared / "diagnosis.npz"),
                                lambda key, cam: rejected(cam, references[key])).to_dict()
-    shown = [case_key(case) for case in load_spec().feedback_cases()]
+    shown = [case_key(case) for case in shown_cases()]
     # a map far larger than the reference is not drawn (the page would carry it)
     kept = {key: np.asarray(maps[key], np.float32) for key in shown
             if key in maps and maps[key].size <= 4 * references[key].size}

@@ -1,5 +1,6 @@
 """The feedback page: no hidden tests, reference code or long tracebacks (nbgrader issue #917),
-and for every failed test the student's map beside the reference map, with the likely mistake.
+and for every failed test the student's map beside the reference map on a chest X-ray (and on the
+visible test's image where only it shows the mistake), with the likely mistake.
 """
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import html
 import re
 from pathlib import Path
 
+import numpy as np
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
@@ -57,6 +59,14 @@ def insert_banner(page: str, block: str) -> str:
     return page[:match.end()] + block + page[match.end():]
 
 
+XRAY_TITLE = "胸部X線（合成、マゼンタの線 = 病変） / chest X-ray (synthetic, magenta line = lesion)"
+NOISE_TITLE = "見えるテストの画像 / the visible test's image"
+XRAY_CAPTIONS = ("あなたのマップ / your map", "参照マップ / reference map")
+LEGEND = ("X線の上の色: 黄〜赤 = 正の値（注目）、青 = 負の値、灰色 = NaN。 / Colours over the X-ray: yellow to red = positive "
+          "(attention), blue = negative, grey = NaN.")
+HIDDEN_ONLY = ("この画像では参照と一致します。違いは隠しテスト（別のモデル・クラス・層）で出ています。 / On this image "
+               "your map matches the reference: the difference shows on the hidden tests (other models, classes or "
+               "layers).")
 CAPTIONS = ("テストの画像 / the test's image", "あなたのマップ / your map", "参照マップ / reference map",
             "差（あなた − 参照）/ difference (yours − reference)")
 NO_MATCH = ("既知の間違いのどれにも当てはまりませんでした。手順（勾配 → チャネル重み → 重み付き和 → ReLU → 正規化 → 拡大）"
@@ -106,18 +116,45 @@ def _figure(uri: str | None, caption: str) -> str:
     return f"<td>{picture}<br><small>{html.escape(caption)}</small></td>"
 
 
-@functools.lru_cache(maxsize=32)
-def _shared_panels(prepared: str, stamp: int, key: str) -> tuple:
-    """The test's image and the reference map of one visible case (the same on every student's page)."""
-    from . import feedback_images as images
+def _loaded(path: Path) -> dict:
     from .crosscheck import load_maps
-    image = load_maps(Path(prepared) / "inputs.npz")[key]
-    reference = load_maps(Path(prepared) / "references.npz")[key]
-    return reference, images.data_uri(images.image_png(image)), images.data_uri(images.map_png(reference))
+    return load_maps(path) if path.exists() else {}
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_panels(prepared: str, stamp: int, key: str) -> tuple:
+    """The reference map of one shown case and its pictures (the same on every student's page).
+
+    Returns ``(reference, image, mask, image picture, reference picture)``:
+    for an X-ray case the pictures are the maps over the X-ray (no image picture).
+    """
+    from . import feedback_images as images
+    image = _loaded(Path(prepared) / "inputs.npz")[key]
+    reference = _loaded(Path(prepared) / "references.npz")[key]
+    mask = _loaded(Path(prepared) / "masks.npz").get(key)
+    if mask is not None:
+        return reference, image, mask, None, images.data_uri(images.xray_png(image, reference, mask))
+    return (reference, image, None, images.data_uri(images.image_png(image)),
+            images.data_uri(images.map_png(reference)))
+
+
+def _difference_line(cam, reference) -> str:
+    from exercise_logic.map_differences import describe
+    return " / ".join(describe(cam, reference))
+
+
+def _missing_note(key: str, student: dict, errors: dict) -> str:
+    if key in student:
+        shape = tuple(np.shape(student[key]))
+        return f"マップとして描けません（形 {shape}） / cannot draw it as a map (shape {shape})"
+    return "マップがありません / no map: " + str(errors.get(key, "no result"))[:300]
 
 
 def failed_tests_html(crosscheck: dict, prepared: Path) -> str:
-    """For each failed test, the visible test's case drawn four ways (image, yours, reference, difference)."""
+    """For each failed test, the student's map and the reference map on a chest X-ray with its lesion
+    outlined, each pair with one line on what differs; and the visible test's noise image drawn four
+    ways (image, yours, reference, difference) where only it shows the mistake."""
+    from exercise_logic.map_differences import as_map
     from . import feedback_images as images
     from .crosscheck import case_key, load_maps, maps_folder, rejected
     from .paths import load_spec
@@ -139,34 +176,51 @@ def failed_tests_html(crosscheck: dict, prepared: Path) -> str:
     def fails(key):
         return key not in student or rejected(student[key], shared(key)[0])
 
-    parts = ["<h3>不合格のテスト：あなたのマップと参照マップ / Failed tests: your map and the reference map</h3>"]
+    parts = ["<h3>不合格のテスト：あなたのマップと参照マップ / Failed tests: your map and the reference map</h3>",
+             f"<p class='gc-legend'>{html.escape(LEGEND)}</p>"]
+    xrays = set(_loaded(prepared / "masks.npz"))        # empty when prepared by an older release
     for grade_id in failed:
+        parts.append(f"<h4>{html.escape(grade_id)}</h4>")
+        xray_shows = xray_drawn = False
+        for case in spec.XRAY_CASES.get(grade_id, []):
+            key = case_key(case)
+            if key not in xrays:
+                continue
+            xray_drawn = True
+            reference, image, mask, _, reference_uri = shared(key)
+            cam = as_map(student.get(key))
+            yours = images.data_uri(images.xray_png(image, cam, mask)) if cam is not None else None
+            xray_shows = cam is not None and fails(key)
+            line = _difference_line(cam, reference) if cam is not None else _missing_note(key, student, errors)
+            row = _figure(yours, XRAY_CAPTIONS[0]) + _figure(reference_uri, XRAY_CAPTIONS[1])
+            parts.append(f"<p>{html.escape(XRAY_TITLE)}: {html.escape(_case_text(case))}</p>"
+                         f"<table class='gc-maps gc-xray'><tr>{row}</tr></table>"
+                         f"<p class='gc-note'>{html.escape(line)}</p>")
+        if xray_shows:
+            continue                                              # the noise image would add nothing
         cases = spec.FEEDBACK_CASES[grade_id]
         failing = [case for case in cases if fails(case_key(case))]
+        if xray_drawn and not failing:
+            parts.append(f"<p class='gc-note'>{html.escape(HIDDEN_ONLY)}</p>")
+            continue
         case = failing[0] if failing else cases[0]
         key = case_key(case)
-        reference, image_uri, reference_uri = shared(key)
-        cam = images.as_map(student.get(key))
+        reference, _, _, image_uri, reference_uri = shared(key)
+        cam = as_map(student.get(key))
         cells = [image_uri, None, reference_uri, None]
         notes = []
         if cam is not None:
             cells[1] = images.data_uri(images.map_png(cam))
             if cam.shape == reference.shape:
                 cells[3] = images.data_uri(images.map_png(cam - reference, difference=True))
-            else:
-                notes.append(f"形が違います：あなた {cam.shape}、参照 {reference.shape} / shapes differ: "
-                             f"yours {cam.shape}, reference {reference.shape}")
-        elif key in student:
-            notes.append(f"マップとして描けません（形 {tuple(student[key].shape)}） / cannot draw it as a map "
-                         f"(shape {tuple(student[key].shape)})")
+            if failing:
+                notes.append(_difference_line(cam, reference))
         else:
-            notes.append("マップがありません / no map: " + str(errors.get(key, "no result"))[:300])
+            notes.append(_missing_note(key, student, errors))
         if not failing:
-            notes.append("この画像では参照と一致します。違いは隠しテスト（別のモデル・クラス・層）で出ています。 / On this "
-                         "image your map matches the reference: the difference shows on the hidden tests (other "
-                         "models, classes or layers).")
+            notes.append(HIDDEN_ONLY)
         row = "".join(_figure(uri, caption) for uri, caption in zip(cells, CAPTIONS))
-        parts.append(f"<h4>{html.escape(grade_id)}: {html.escape(_case_text(case))}</h4>"
+        parts.append(f"<p>{html.escape(NOISE_TITLE)}: {html.escape(_case_text(case))}</p>"
                      f"<table class='gc-maps'><tr>{row}</tr></table>"
                      + "".join(f"<p class='gc-note'>{html.escape(note)}</p>" for note in notes))
     return "".join(parts)

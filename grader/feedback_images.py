@@ -1,9 +1,10 @@
-"""The pictures of a feedback page: the test's image, the student's map, the reference map, their difference.
+"""The pictures of a feedback page: maps on a synthetic chest X-ray with its lesion outlined, and
+the test's image, the student's map, the reference map and their difference.
 
 Each is a small PNG of one panel, embedded in the page as a data URI; the page
 writes the captions (Japanese and English) in HTML, so the pictures need no
-fonts. Only the visible tests' cases (``spec.FEEDBACK_CASES``) are drawn, so
-no hidden case reaches a student.
+fonts. Only the visible tests' cases (``spec.FEEDBACK_CASES``) and the feedback
+X-rays (``spec.XRAY_CASES``) are drawn, so no hidden case reaches a student.
 """
 from __future__ import annotations
 
@@ -11,17 +12,6 @@ import base64
 import io
 
 import numpy as np
-
-
-def as_map(cam):
-    """A student's map as a 2-D float array (NaN kept), or None when it is not one."""
-    if cam is None:
-        return None
-    try:
-        cam = np.squeeze(np.asarray(cam, np.float64))
-    except (TypeError, ValueError):
-        return None
-    return cam if cam.ndim == 2 and cam.size else None
 
 
 def _png(draw) -> bytes:
@@ -68,6 +58,16 @@ def map_png(cam, *, difference: bool = False) -> bytes:
         cmap.set_bad("#bbbbbb")
         shown = ax.imshow(np.ma.masked_invalid(cam), cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
         fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=7)
+    return _png(draw)
+
+
+def xray_png(image, cam, mask) -> bytes:
+    """A map over its X-ray, the lesion outlined (red positive, blue negative, grey NaN), with its colour bar."""
+    from exercise_logic.rendering import draw_map_over_image
+
+    def draw(fig, ax, mpl):
+        scale = draw_map_over_image(ax, image, cam, mask)
+        fig.colorbar(scale, ax=ax, fraction=0.046, pad=0.04).ax.tick_params(labelsize=7)
     return _png(draw)
 
 

@@ -35,8 +35,9 @@ ENV_CACHE = "GRADER_SANDBOX_CACHE"      # read-only model cache for the notebook
 ENV_OFF = "GRADER_NO_SANDBOX"           # "1": run unsandboxed (tests of the fallback only)
 ENV_PARENT = "GRADER_KERNEL_PARENT"     # the grading worker's pid, which starts every kernel
 # The environment of every process that runs student code, sandboxed or not:
-# Step 4's ``exercise_logic.explore(...)`` prints a note instead of starting a server.
-STUDENT_ENV = {"EXERCISE_LOGIC_EXPLORE": "off"}
+# Step 4's ``exercise_logic.explore(...)`` prints a note instead of starting a server, and
+# the self-check cell (``exercise_logic.self_check(...)``) a note instead of checking.
+STUDENT_ENV = {"EXERCISE_LOGIC_EXPLORE": "off", "EXERCISE_LOGIC_SELF_CHECK": "off"}
 
 
 class SandboxUnavailable(RuntimeError):

@@ -21,6 +21,7 @@ LAYERS = [
     ("explanation", ["explain"]),
     ("diagnosing students' explanations", ["diagnosis"]),
     ("rendering", ["rendering"]),
+    ("the self-check of a student's Grad-CAM", ["map_differences", "self_check"]),
     ("experiments and the command line", ["shortcut_lab", "cli", "__main__"]),
     ("the explorer UI", ["explorer"]),
 ]

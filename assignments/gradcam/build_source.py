@@ -143,6 +143,16 @@ logits = features @ head.kernel + head.bias  # the value before sigmoid/softmax
 ```
 (`keras.Model(model.inputs, [conv.output, ...])` works on a freshly built model but can give no gradients on a model loaded from a file.)
 `exercise_logic.compute_gradcam` is the reference implementation. **Your function may not call it: the grader blocks that.**"""},
+"self_check": {
+"ja": """### 提出前の自己チェック
+次のセルは、あなたの `compute_gradcam` を合成の胸部X線（病変つき）のいくつかのケース（講義の CNN、4 クラスの CNN、正方形でない画像、
+最初の畳み込み層、あなたのモデル）で参照実装と比べます。違うときは、考えられる間違いと手順のヒントを示し、あなたのマップと参照マップを
+X線の上に並べて描きます。1 秒ほどなので、編集するたびに実行できます。**採点には使われません**（点数は隠しテストで決まります）。""",
+"en": """### Self-check before you submit
+The next cell compares your `compute_gradcam` with the reference implementation on a few synthetic chest X-rays with a lesion
+(the lecture's CNN, a 4-class CNN, a non-square image, the first conv layer, your model). Where they differ it names the likely
+mistake with a hint to the step of the recipe, and draws your map beside the reference map over the X-ray. It takes about a
+second, so run it after every edit. **It is not graded** (the hidden tests decide the grade)."""},
 "tests": {
 "ja": "### 🔒 テスト（編集しないでください）\n次のセルを実行すると、すぐに分かる間違いを確認できます。採点は隠しテストで行います。",
 "en": "### 🔒 Tests (do not edit)\nRun the next cells for quick feedback on obvious mistakes. The grade comes from hidden tests."},
@@ -288,6 +298,9 @@ try:
 except ImportError as error:  # Gradio is not installed here: the message says how to add it
     print(error)'''
 
+SELF_CHECK = """# 提出前の自己チェック（採点には使われません） / self-check before you submit (not graded)
+check = el.self_check(compute_gradcam, model, lang="{lang}")"""
+
 QUIET = "warnings.simplefilter(\"ignore\")  # any stderr output would fail this test cell under nbgrader\n"
 
 VISIBLE = {
@@ -355,6 +368,8 @@ def build(lang: str):
         new_markdown_cell(T["contract"][lang]),
         _nbgrader(new_code_cell((HERE / "solution_cell.py").read_text().strip()), spec.SOLUTION_CELL,
                   solution=True),
+        new_markdown_cell(T["self_check"][lang]),
+        new_code_cell(SELF_CHECK.format(lang=lang)),
         new_markdown_cell(T["tests"][lang]),
     ]
     for grade_id, (points, _) in spec.TEST_CELLS.items():

@@ -89,6 +89,33 @@ FEEDBACK_CASES = {
 DIAGNOSIS_CASES = [("visible_basic", 0, "last", 0), ("visible_basic", 0, "last", 1),
                    ("visible_basic", "zeros", "last", None), ("visible_layers", 2, "first", 0)]
 
+# -- Feedback X-ray cases ---------------------------------------------------------
+# Pictures a student recognises: per test cell, the visible test's model on a
+# synthetic chest X-ray with a lesion (image "xray-<seed>", made at release by
+# exercise_logic.data.synthetic.lesion_xray(height, width, seed)). They are no
+# hidden test's input; the page draws the student's map on them with the lesion
+# outlined, and the noise-image pair of FEEDBACK_CASES only where the X-ray
+# shows no difference. The known test's X-ray case explains "normal" (class 0)
+# on the basic test's X-ray, so the diagnosis sees both classes of one image.
+XRAY_PREFIX = "xray-"
+XRAY_CASES = {
+    "test_gradcam_basic": [("visible_basic", "xray-1", "last", None)],
+    "test_gradcam_known": [("visible_basic", "xray-1", "last", 0)],
+    "test_gradcam_classes": [("visible_classes", "xray-3", "last", 2)],
+    "test_gradcam_layers": [("visible_layers", "xray-4", "first", None)],
+    "test_gradcam_shapes": [("visible_shapes", "xray-5", "last", None)],
+}
+
+
+def is_xray(image) -> bool:
+    return isinstance(image, str) and image.startswith(XRAY_PREFIX)
+
+
+def xray_cases() -> list[tuple]:
+    """Every distinct feedback X-ray case, in a fixed order."""
+    return _distinct(XRAY_CASES.values())
+# -- end of the feedback X-ray cases -----------------------------------------------
+
 # After min-max scaling both maps, correct implementations (NumPy or TF,
 # probability or logit of a sigmoid, normalise-then-resize or resize-then-
 # normalise) differ by < 1e-5; every listed mistake by > 0.05 (see the tests).

@@ -54,6 +54,7 @@ __all__ = [
     "SyntheticXrays",
     "generate_chest_xrays",
     "generate_splits",
+    "lesion_xray",
     "marker_region",
 ]
 
@@ -741,3 +742,37 @@ def generate_splits(size=28, seed=0, n_train=8000, n_val=1000, n_test=2000,
             strength = 0.0
         out[name] = _generate(count, size, ss, 0.45, strength, packed_masks=packed_masks)
     return out
+
+
+def lesion_xray(height, width, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    """One abnormal radiograph shaped like a model's input, with its lesion mask: a picture for feedback.
+
+    Drawn at 64 px and resized (bilinear; the mask by nearest neighbour), so
+    any input size, square or not, gets a recognisable chest X-ray.
+
+    Parameters
+    ----------
+    height, width : int
+        The model's input size (>= 4).
+    seed : int, default 0
+
+    Returns
+    -------
+    image : ndarray of float32, shape (1, height, width, 3)
+        Values in [0, 1], the grey image repeated in three channels (a model input).
+    mask : ndarray of bool, shape (height, width)
+        The lesion pixels; never empty.
+    """
+    height, width = int(height), int(width)
+    if min(height, width) < 4:
+        raise ValueError(f"height and width must be at least 4, got {(height, width)}")
+    from PIL import Image
+    data = generate_chest_xrays(1, size=64, seed=_check_seed(seed), abnormal_fraction=1.0)
+    grey = Image.fromarray(data.images[0]).resize((width, height), Image.Resampling.BILINEAR)
+    mask = Image.fromarray(data.masks[0]).resize((width, height), Image.Resampling.NEAREST)
+    mask = np.asarray(mask, bool)
+    if not mask.any():   # a tiny lesion can vanish when shrunk: keep its centre
+        rows, cols = np.nonzero(data.masks[0])
+        mask[int(rows.mean() * height / 64), int(cols.mean() * width / 64)] = True
+    image = np.asarray(grey, np.float32) / 255.0
+    return np.repeat(image[np.newaxis, ..., np.newaxis], 3, axis=-1), mask

@@ -152,6 +152,14 @@ def test_grading_starts_no_explorer_server(graded):
     assert "EXERCISE_LOGIC_EXPLORE=off" in outputs and "http" not in outputs and "iframe" not in outputs, outputs
 
 
+def test_grading_skips_the_self_check(graded):
+    """The self-check cell runs in every graded notebook: there it only prints a note."""
+    notebook = graded["course"] / f"autograded/{IDS['c_reference']}/gradcam_en/gradcam.ipynb"
+    (cell,) = [c for c in json.loads(notebook.read_text())["cells"] if "el.self_check(" in "".join(c["source"])]
+    outputs = json.dumps(cell["outputs"])
+    assert "EXERCISE_LOGIC_SELF_CHECK=off" in outputs and "image/png" not in outputs, outputs
+
+
 def test_feedback_has_no_hidden_tests(graded):
     from grader.report import leaks_in_feedback
     pages = list((graded["course"] / "feedback_html").glob("*.html"))
@@ -185,7 +193,8 @@ def test_feedback_names_the_mistake_and_draws_the_maps(graded, name, mistake):
     asg = "gradcam_ja" if name in JA else "gradcam_en"
     page = (graded["course"] / "feedback_html" / f"{IDS[name]}_{asg}.html").read_text(encoding="utf-8")
     assert mistake in page and "ヒント / hint" in page
-    assert page.count("<table class='gc-maps'>") == len(EXPECTED_FAILS[name])   # one per failed test cell
+    assert page.count("<h4>test_gradcam_") == len(EXPECTED_FAILS[name])        # one per failed test cell
+    assert "<table class='gc-maps gc-xray'>" in page and "magenta line = lesion" in page   # maps on an X-ray
     assert "data:image/png;base64," in page
     assert graded["rows"][name]["likely_mistake"] == mistake
 

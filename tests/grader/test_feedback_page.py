@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from exercise_logic.map_differences import as_map
 from grader import crosscheck, feedback_images
 from grader.feedback import diagnosis_html, failed_tests_html
 from grader.report import leaks_in_feedback
@@ -40,8 +41,9 @@ def test_the_child_returns_the_visible_cases_and_the_mistake(swapped, prepared, 
     assert swapped["diagnosis"]["status"] == "matched"
     assert swapped["diagnosis"]["mistakes"] == ["height_width_swapped"]
     maps = crosscheck.load_maps(crosscheck.maps_folder(prepared) / f"{swapped['maps']}.npz")
-    assert set(maps) == {crosscheck.case_key(case) for case in spec.feedback_cases()}
+    assert set(maps) == {crosscheck.case_key(case) for case in spec.feedback_cases() + spec.xray_cases()}
     assert maps[crosscheck.case_key(spec.FEEDBACK_CASES["test_gradcam_shapes"][0])].shape == (32, 24)
+    assert maps[crosscheck.case_key(spec.XRAY_CASES["test_gradcam_shapes"][0])].shape == (32, 24)
     assert swapped["feedback_errors"] == {}
 
 
@@ -59,13 +61,14 @@ def test_the_page_draws_only_visible_cases_and_shows_no_hidden_code(swapped, pre
     assert "高さと幅の取り違え / height and width swapped" in page and "step 6, upsample" in page
     failed = [grade_id for grade_id, points in swapped["cells"].items() if points == 0]
     assert set(failed) == {"test_gradcam_known", "test_gradcam_shapes"}
-    assert page.count("<table class='gc-maps'>") == len(failed)
-    assert "shapes differ" in page
+    assert page.count("<h4>") == len(failed) and page.count("<table class='gc-maps gc-xray'>") == len(failed)
+    # on the (square) X-ray of the known test the swap shows nothing: only the 4x6 noise image shows it
+    assert page.count("<table class='gc-maps'>") == 1
+    assert "your map&#x27;s shape is (32, 24), the reference&#x27;s (24, 32)" in page
     inputs = crosscheck.load_maps(prepared / "inputs.npz")
-    for grade_id in failed:                                    # the visible test's image is drawn ...
-        key = crosscheck.case_key(spec.FEEDBACK_CASES[grade_id][0])
-        assert feedback_images.data_uri(feedback_images.image_png(inputs[key])) in page
-    for case in spec.all_cases():                              # ... and no hidden one
+    key = crosscheck.case_key(spec.FEEDBACK_CASES["test_gradcam_known"][0])
+    assert feedback_images.data_uri(feedback_images.image_png(inputs[key])) in page
+    for case in spec.all_cases():                              # no hidden image is drawn
         if case[0] in HIDDEN_MODELS:
             assert feedback_images.data_uri(feedback_images.image_png(inputs[crosscheck.case_key(case)])) not in page
             assert f"model={case[0]}" not in page
@@ -77,16 +80,64 @@ def test_the_page_draws_only_visible_cases_and_shows_no_hidden_code(swapped, pre
 def test_each_picture_is_a_small_png(swapped, prepared):
     page = failed_tests_html(swapped, prepared)
     uris = re.findall(r'src="(data:image/png;base64,[^"]+)"', page)
-    assert len(uris) == 3 * 2                                 # shapes differ: no difference panel
+    assert len(uris) == 2 + 2 + 3                  # two X-ray pairs; the noise image (shapes differ: no difference)
     assert all(len(uri) < 40_000 for uri in uris)
+
+
+@pytest.fixture(scope="module")
+def no_relu(prepared):
+    return crosscheck.check_notebook(_notebook(VARIANTS["m_no_relu"]), prepared, timeout=120)
+
+
+def test_no_relu_is_shown_on_the_xray_with_what_differs(no_relu, prepared, spec):
+    """Each failed test: the maps over an X-ray with the lesion outlined and a line on what differs; the
+    noise image only for the tests whose X-ray map happens to match (there only it shows the mistake)."""
+    page = failed_tests_html(no_relu, prepared)
+    failed = [grade_id for grade_id, points in no_relu["cells"].items() if points == 0]
+    assert len(failed) == 5 and page.count("<table class='gc-maps gc-xray'>") == 5
+    assert "your map has negative values (blue" in page and "where the reference is 0" in page
+    assert "参照が 0 の場所に負の値（青" in page
+    maps = crosscheck.load_maps(crosscheck.maps_folder(prepared) / f"{no_relu['maps']}.npz")
+    references = crosscheck.load_maps(prepared / "references.npz")
+    xray_passes = [g for g in failed if not crosscheck.rejected(maps[crosscheck.case_key(spec.XRAY_CASES[g][0])],
+                                                                references[crosscheck.case_key(spec.XRAY_CASES[g][0])])]
+    assert xray_passes, "some X-ray map of no ReLU matches: the noise image is needed there"
+    assert page.count("<table class='gc-maps'>") == len(xray_passes)
+
+
+def test_the_xray_pictures_draw_the_lesion_and_the_negative_values(prepared, spec):
+    """The picture of a map with negative values differs from the one with them clipped, and the outline is drawn."""
+    from PIL import Image
+    import io
+    key = crosscheck.case_key(spec.XRAY_CASES["test_gradcam_basic"][0])
+    image = crosscheck.load_maps(prepared / "inputs.npz")[key]
+    mask = crosscheck.load_maps(prepared / "masks.npz")[key]
+    assert mask.any() and image.shape == (1, 28, 28, 3)
+    cam = np.linspace(-0.5, 1, 28 * 28).reshape(28, 28)
+
+    def pixels(cam, mask):
+        return np.asarray(Image.open(io.BytesIO(feedback_images.xray_png(image, cam, mask))).convert("RGB"), int)
+    drawn, clipped, unmasked = pixels(cam, mask), pixels(np.maximum(cam, 0), mask), pixels(cam, mask & False)
+    blue = lambda rgb: (rgb[..., 2] - rgb[..., 0] > 40).sum()  # noqa: E731 (the colour bar has some too)
+    assert blue(drawn) > blue(clipped) + 500
+    magenta = lambda rgb: ((rgb[..., 0] > 180) & (rgb[..., 2] > 180) & (rgb[..., 1] < 90)).sum()  # noqa: E731
+    assert magenta(drawn) > 10 and magenta(unmasked) == 0
+
+
+def test_the_xray_cases_are_no_hidden_tests_inputs(spec):
+    hidden = spec.all_cases()
+    for case in spec.xray_cases():
+        assert spec.is_xray(case[1]) and case[0] in spec.VISIBLE_MODELS
+        assert all(not spec.is_xray(other[1]) for other in hidden)
+    assert set(spec.XRAY_CASES) == set(spec.TEST_CELLS)
 
 
 def test_a_missing_map_and_a_non_map_are_described(prepared, spec):
     key = crosscheck.case_key(spec.FEEDBACK_CASES["test_gradcam_basic"][0])
     result = {"cells": {"test_gradcam_basic": 0}, "maps": None, "feedback_errors": {key: "ValueError: boom"}}
     assert "ValueError: boom" in failed_tests_html(result, prepared)
-    assert feedback_images.as_map(np.zeros((2, 3, 4))) is None and feedback_images.as_map(None) is None
-    assert feedback_images.as_map(np.ones((1, 5, 6))).shape == (5, 6)
+    assert as_map(np.zeros((2, 3, 4))) is None and as_map(None) is None
+    assert as_map(np.ones((1, 5, 6))).shape == (5, 6)
 
 
 def test_an_unknown_mistake_is_said_as_such():

@@ -46,9 +46,12 @@ def test_structure(lang, spec):
 
 
 def test_both_languages_share_the_code(spec):
+    """Every code cell is the same in both notebooks, but for the language the self-check speaks."""
     ja, en = _load("ja"), _load("en")
-    code = [[c["source"] for c in nb["cells"] if c["cell_type"] == "code"] for nb in (ja, en)]
+    code = [["".join(c["source"]).replace(f'lang="{lang}"', "lang=LANG") for c in nb["cells"]
+             if c["cell_type"] == "code"] for lang, nb in (("ja", ja), ("en", en))]
     assert code[0] == code[1]
+    assert sum("el.self_check(compute_gradcam, model, lang=LANG)" in source for source in code[0]) == 1
     assert any("二値分類" in "".join(c["source"]) for c in ja["cells"])   # Japanese prose
     assert ja["metadata"]["gradcam_assignment"]["lang"] == "ja"
 

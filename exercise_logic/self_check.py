@@ -1,0 +1,334 @@
+"""The assignment notebook's self-check: a student's ``compute_gradcam`` on chest X-rays, before submitting.
+
+    check = exercise_logic.self_check(compute_gradcam, model, lang="en")
+
+It runs in the student's own kernel (Colab, a JupyterHub, a laptop; offline),
+calls their function on a few synthetic chest X-rays with a lesion, with the
+lecture's CNN (one sigmoid), a 4-class softmax CNN, a non-square input, both
+conv layers and both binary classes (and on ``model``, if given), and says
+per case whether the map matches the reference; then it names the likely
+mistake with the hint to the recipe's step, and draws the student's map
+beside the reference map over the X-ray. Its cases are its own (other seeds,
+other images than any hidden test) and it shows no code: the hidden tests
+and the grader's cross-check still decide the grade.
+
+Set ``$EXERCISE_LOGIC_SELF_CHECK=off`` (the grader does) to make it print a
+one-line note instead: grading a notebook must not spend time on it.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .map_differences import describe
+
+SWITCH = "EXERCISE_LOGIC_SELF_CHECK"
+LANGS = ("ja", "en")
+SHOWN_PICTURES = 3          # at most this many failing cases are drawn
+
+# Built with build_model(shape, outputs) after keras.utils.set_random_seed(seed): seeds of their own,
+# so no self-check model is a hidden test's.
+MODELS = {
+    "binary": ((28, 28, 3), 1, 31),
+    "multi": ((28, 28, 3), 4, 32),
+    "wide": ((24, 32, 3), 1, 33),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of the student's function: a model, a layer ("last" or "first"), a class, an X-ray seed."""
+
+    model: str
+    layer: str
+    class_index: int | None
+    xray_seed: int
+    ja: str
+    en: str
+
+    def title(self, lang: str) -> str:
+        return getattr(self, lang)
+
+    @property
+    def group(self) -> str:
+        """Cases of one group differ only in the class (the diagnosis compares their maps)."""
+        return f"{self.model}-{self.xray_seed}-{self.layer}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}-{self.class_index}"
+
+
+CASES = (
+    Case("binary", "last", None, 41, "講義の CNN（sigmoid 1 つ）、class_index=None",
+         "the lecture's CNN (one sigmoid), class_index=None"),
+    Case("binary", "last", 0, 41, "講義の CNN、class_index=0（正常）", "the lecture's CNN, class_index=0 (normal)"),
+    Case("binary", "first", 1, 42, "講義の CNN、最初の畳み込み層", "the lecture's CNN, the first conv layer"),
+    Case("multi", "last", None, 43, "4 クラスの CNN（softmax）、class_index=None",
+         "a 4-class CNN (softmax), class_index=None"),
+    Case("multi", "last", 2, 43, "4 クラスの CNN、class_index=2", "a 4-class CNN, class_index=2"),
+    Case("wide", "last", None, 44, "正方形でない入力（高さ 24、幅 32）", "a non-square input (height 24, width 32)"),
+)
+OWN_CASES = (
+    Case("yours", "last", None, 45, "あなたのモデル、class_index=None", "your model, class_index=None"),
+    Case("yours", "last", 0, 45, "あなたのモデル、class_index=0", "your model, class_index=0"),
+)
+
+TEXT = {
+    "title": ("自己チェック（採点には使われません。点数は隠しテストで決まります）",
+              "Self-check (not graded: the hidden tests decide the grade)"),
+    "all_well": ("✓ すべてのケースで参照と一致しました。提出して大丈夫です（隠しテストは別のモデル・層・クラスで確かめます）。",
+                 "✓ All is well: your maps match the reference on every case. Ready to submit (the hidden tests "
+                 "check other models, layers and classes)."),
+    "failed": ("✗ {failed} / {total} ケースで参照と違います。", "✗ Your maps differ from the reference on {failed} of "
+               "{total} cases."),
+    "mistake": ("考えられる間違い: {name}", "Likely mistake: {name}"),
+    "two_at_once": ("考えられる間違い（{count} つ同時）:", "Likely mistakes ({count} at once):"),
+    "one_of": ("考えられる間違い（次のどれか）:", "Likely mistake (one of these):"),
+    "evidence": ("  根拠: {evidence}", "  Why: {evidence}"),
+    "hint": ("  ヒント（{step}）: {hint}", "  Hint ({step}): {hint}"),
+    "no_match": ("既知の間違いのどれにも当てはまりません。手順（勾配 → チャネル重み → 重み付き和 → ReLU → 正規化 → 拡大）を"
+                 "1 つずつ、途中の値を表示して確かめましょう。",
+                 "None of the known mistakes fits. Check the recipe (gradients → channel weights → weighted sum → "
+                 "ReLU → normalise → upsample) step by step, printing what each step gives."),
+    "raised": ("エラー: {error}", "error: {error}"),
+    "seconds": ("（{seconds:.1f} 秒）", "({seconds:.1f} s)"),
+    "off": ("自己チェックは採点中には実行しません（${switch}=off）。",
+            "The self-check does not run while grading (${switch}=off)."),
+    "yours": ("あなたのマップ", "your map"),
+    "reference": ("参照マップ", "reference map"),
+    "legend": ("黄〜赤 = 正の値（注目）、青 = 負の値、灰色 = NaN、マゼンタの線 = 病変",
+               "yellow to red = positive (attention), blue = negative, grey = NaN, magenta line = lesion"),
+}
+
+
+def _text(key: str, lang: str, **values) -> str:
+    return TEXT[key][LANGS.index(lang)].format(**values)
+
+
+@dataclass
+class CaseResult:
+    """What the student's function did on one case."""
+
+    case: Case
+    image: np.ndarray          # (1, H, W, 3) float32
+    mask: np.ndarray           # (H, W) bool, the lesion
+    facts: object              # exercise_logic.diagnosis.Case: the reference map and what the diagnosis needs
+    cam: np.ndarray | None = None
+    error: str | None = None
+
+    @property
+    def reference(self) -> np.ndarray:
+        return self.facts.reference
+
+    @property
+    def passed(self) -> bool:
+        from .diagnosis import differs
+        return self.error is None and not differs(self.cam, self.reference)
+
+    def line(self, lang: str) -> str:
+        if self.error is not None:
+            return _text("raised", lang, error=self.error)
+        return describe(self.cam, self.reference)[LANGS.index(lang)]
+
+
+@dataclass
+class SelfCheckResult:
+    """The self-check's verdict: ``passed``, each case's result and the diagnosis of the likely mistakes."""
+
+    cases: list[CaseResult]
+    diagnosis: object = None   # exercise_logic.diagnosis.Diagnosis, when a case failed
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return all(result.passed for result in self.cases)
+
+    @property
+    def mistakes(self) -> list[str]:
+        """The keys of the likely mistakes (see ``exercise_logic.diagnosis.MISTAKES``)."""
+        return list(self.diagnosis.mistakes) if self.diagnosis is not None else []
+
+    def __repr__(self) -> str:
+        failed = sum(not result.passed for result in self.cases)
+        return f"SelfCheckResult(passed={self.passed}, failed={failed}/{len(self.cases)}, mistakes={self.mistakes})"
+
+
+def self_check_is_off() -> bool:
+    """True while an autograder runs the notebook (``$EXERCISE_LOGIC_SELF_CHECK=off`` or nbgrader's own variable)."""
+    return (os.environ.get(SWITCH, "").strip().lower() in {"off", "0", "false", "no"}
+            or bool(os.environ.get("NBGRADER_EXECUTION")))
+
+
+def self_check(compute_gradcam, model=None, lang: str | None = None, *, show: bool = True):
+    """Check a student's ``compute_gradcam`` before submitting: the verdict per case, the likely mistake, pictures.
+
+    Parameters
+    ----------
+    compute_gradcam : callable
+        ``compute_gradcam(model, img_array, last_conv_layer_name, class_index)``
+        returning an (H, W) map in [0, 1], the assignment's contract.
+    model : keras.Model, optional
+        Also check the function on this model (e.g. the lecture's trained CNN
+        with one sigmoid output); it must have a layer called ``last_conv_layer``.
+    lang : {'ja', 'en'}, optional
+        The language of the printout; default both (Japanese first). The
+        assignment's notebooks pass their own.
+    show : bool, default True
+        Print the verdict and draw the failing cases' maps (matplotlib).
+
+    Returns
+    -------
+    SelfCheckResult or None
+        None, after a one-line note, while grading (see :func:`self_check_is_off`).
+    """
+    if lang not in (None, *LANGS):
+        raise ValueError(f"lang must be 'ja', 'en' or None, got {lang!r}")
+    langs = [lang] if lang else list(LANGS)
+    if self_check_is_off():
+        print("\n".join(_text("off", code, switch=SWITCH) for code in langs), flush=True)
+        return None
+    if not callable(compute_gradcam):
+        raise TypeError(f"compute_gradcam must be your function, got {type(compute_gradcam).__name__}")
+    started = time.perf_counter()
+    cases = list(CASES) + (list(OWN_CASES) if model is not None else [])
+    results = [_run(compute_gradcam, case, model) for case in cases]
+    outcome = SelfCheckResult(results)
+    if not outcome.passed:
+        from .diagnosis import diagnose
+        outcome.diagnosis = diagnose(
+            {result.case.key: result.cam for result in results if result.cam is not None},
+            [result.facts for result in results])
+    outcome.seconds = time.perf_counter() - started
+    if show:
+        print(report(outcome, langs), flush=True)
+        _draw([result for result in results if not result.passed][:SHOWN_PICTURES], langs)
+    return outcome
+
+
+# -- the cases ---------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def _built(name: str):
+    import keras
+    from .models import build_model
+    shape, outputs, seed = MODELS[name]
+    keras.utils.set_random_seed(seed)
+    return build_model(shape, outputs)
+
+
+def _layer_name(model, layer: str) -> str:
+    if layer == "last":
+        return "last_conv_layer"
+    from .explain import conv_layer_names
+    return conv_layer_names(model)[0]
+
+
+def _inputs(case: Case, model):
+    """The case's model, X-ray, lesion mask, layer name and the diagnosis's facts (cached per model)."""
+    network = model if case.model == "yours" else _built(case.model)
+    key = (id(network), case)
+    if key not in _FACTS or _FACTS[key][0] is not network:
+        from .data.synthetic import lesion_xray
+        from .diagnosis import case_facts
+        height, width, channels = (int(d) for d in network.inputs[0].shape[1:4])
+        image, mask = lesion_xray(height, width, case.xray_seed)
+        image = image[..., :channels]
+        layer = _layer_name(network, case.layer)
+        _FACTS[key] = (network, image, mask, layer, case_facts(
+            network, image, layer, case.class_index, key=case.key, group=case.group))
+    return _FACTS[key]
+
+
+_FACTS: dict = {}
+
+
+def _run(function, case: Case, model) -> CaseResult:
+    network, image, mask, layer, facts = _inputs(case, model)
+    result = CaseResult(case, image, mask, facts)
+    try:
+        cam = function(network, image.copy(), layer, case.class_index)
+        result.cam = np.array(cam, dtype=np.float64)
+    except Exception as error:  # noqa: BLE001 - the student's code may raise anything: it is the verdict
+        result.error = f"{type(error).__name__}: {str(error)[:300]}"
+    return result
+
+
+# -- the printout and the pictures ------------------------------------------------------------------
+def report(outcome: SelfCheckResult, langs=LANGS) -> str:
+    """The verdict as text: each case, then the likely mistake and its hint (or that all is well)."""
+    lines = []
+    for lang in langs:
+        lines.append(_text("title", lang) + " " + _text("seconds", lang, seconds=outcome.seconds))
+        for result in outcome.cases:
+            mark = "✓" if result.passed else "✗"
+            detail = "" if result.passed else ": " + result.line(lang)
+            lines.append(f"  {mark} {result.case.title(lang)}{detail}")
+        failed = sum(not result.passed for result in outcome.cases)
+        if not failed:
+            lines.append(_text("all_well", lang))
+        else:
+            lines.append(_text("failed", lang, failed=failed, total=len(outcome.cases)))
+            lines += _mistake_lines(outcome, lang)
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def _mistake_lines(outcome: SelfCheckResult, lang: str) -> list[str]:
+    """The named mistakes, each with the evidence seen in the maps and the hint to its step."""
+    from .diagnosis import MISTAKES, STEPS
+    found = outcome.diagnosis
+    names = [key for key in outcome.mistakes if key in MISTAKES]
+    if found is None or not names:
+        return [_text("no_match", lang)]
+    index = LANGS.index(lang)
+    evidence = {}
+    for finding in found.findings:
+        evidence.setdefault(finding.key, (finding.evidence_ja, finding.evidence_en)[index])
+    lines = []
+    if len(names) > 1:
+        lines.append(_text("two_at_once" if found.status == "matched" else "one_of", lang, count=len(names)))
+    for key in names:
+        mistake = MISTAKES[key]
+        name = (mistake.name_ja, mistake.name_en)[index]
+        lines.append(_text("mistake", lang, name=name) if len(names) == 1 else f"- {name}")
+        if key in evidence:
+            lines.append(_text("evidence", lang, evidence=evidence[key]))
+        lines.append(_text("hint", lang, step=STEPS[mistake.step][index],
+                           hint=(mistake.hint_ja, mistake.hint_en)[index]))
+    return lines
+
+
+def _draw(failing: list[CaseResult], langs) -> None:
+    """Each failing case: the student's map and the reference map over the X-ray, one line on what differs."""
+    if not failing:
+        return
+    import matplotlib.pyplot as plt
+    from .rendering import _finish_figure, draw_map_over_image
+    lang, font = _figure_font(langs[0])
+    figure, axes = plt.subplots(len(failing), 2, figsize=(7, 3.2 * len(failing)), squeeze=False)
+    for (yours, reference), result in zip(axes, failing):
+        if result.cam is not None and result.cam.ndim == 2:
+            scale = draw_map_over_image(yours, result.image, result.cam, result.mask)
+            figure.colorbar(scale, ax=yours, fraction=0.046, pad=0.04)
+        else:
+            yours.axis("off")
+        scale = draw_map_over_image(reference, result.image, result.reference, result.mask)
+        figure.colorbar(scale, ax=reference, fraction=0.046, pad=0.04)
+        yours.set_title(f"{_text('yours', lang)}: {result.case.title(lang)}", fontsize=8, loc="left", **font)
+        reference.set_title(_text("reference", lang), fontsize=8, **font)
+    figure.suptitle(_text("legend", lang), fontsize=8, **font)
+    _finish_figure(figure)
+
+
+def _figure_font(lang: str) -> tuple[str, dict]:
+    """The figure's language and font: Japanese only where matplotlib has a Japanese font (Colab has none)."""
+    if lang != "ja":
+        return lang, {}
+    from matplotlib import font_manager
+    names = sorted({font.name for font in font_manager.fontManager.ttflist})
+    japanese = [name for name in names if any(part in name for part in ("IPA", "Noto Sans CJK", "Takao", "Hiragino"))]
+    return ("ja", {"fontfamily": japanese[0]}) if japanese else ("en", {})
