@@ -204,7 +204,8 @@ def test_correct_answers_get_no_mistake(graded):
         assert graded["rows"][name]["likely_mistake"] == ""
         asg = "gradcam_ja" if name in JA else "gradcam_en"
         page = (graded["course"] / "feedback_html" / f"{IDS[name]}_{asg}.html").read_text(encoding="utf-8")
-        assert "考えられる間違い" not in page and "gc-maps" not in page
+        # the heading of the mistake section (the notebook's self-check text uses the same words)
+        assert "考えられる間違い / Likely mistake" not in page and "gc-maps" not in page
 
 
 def test_report_counts_mistakes_lists_review_and_times(graded):
