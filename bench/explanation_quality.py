@@ -6,8 +6,12 @@ the abnormal class on the test set's true positives:
 
 - pointing game (peak within the standard tolerance of a lesion pixel: Zhang
   et al.'s 15 px at 224 px, i.e. 2 px at 28 px) and energy-in-mask;
-- deletion and insertion AUC (blurred baseline, 16 steps);
-- sanity check: Spearman / SSIM of the maps after full cascading randomisation.
+- deletion and insertion AUC (blurred baseline, 16 steps) and ROAD (Rong et
+  al., 2022: mean probability with 10-90% of the pixels removed and imputed,
+  most / least relevant first);
+- sanity check: Spearman / SSIM of the maps after full cascading randomisation,
+  smooth MPRT's Spearman (noise-averaged maps, bottom-up randomisation) and
+  efficient MPRT's rise in map entropy (Hedström et al., 2023).
 
 Grad-CAM's pointing game on the deeper CNN (issue 5's target) varies with the
 initialisation, so it is also measured over several seeds. Then the shortcut
@@ -29,6 +33,7 @@ the pointing game at the standard tolerance and the chance level.
 Prints markdown tables and saves a figure.
 
     python bench/explanation_quality.py [--figure docs/explanation_quality.png] [--seeds 0 1 2 3 4]
+    python bench/explanation_quality.py --part scorecards --max-images 200 [--smooth-images 16 --smooth-samples 16]
     python bench/explanation_quality.py --part sizes --sizes 28 64 128 224 --size-seeds 0 1 2 \\
         [--size-train 8000 --size-test 2000]
     python bench/explanation_quality.py --real [--real-size 28] [--real-model deeper] [--real-methods gradcam]
@@ -239,11 +244,14 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-images", type=int, default=None, help="true positives per model (default all)")
     parser.add_argument("--sanity-images", type=int, default=64)
+    parser.add_argument("--smooth-images", type=int, default=16, help="images for smooth MPRT")
+    parser.add_argument("--smooth-samples", type=int, default=16, help="noisy copies per smooth-MPRT map")
     parser.add_argument("--strength", type=float, default=0.95)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
                         help="seeds of the deeper CNN for the Grad-CAM pointing-game target")
-    parser.add_argument("--part", choices=("all", "methods", "sizes"), default="all",
-                        help="'methods': the 28 px tables and the shortcut lab; 'sizes': Grad-CAM by image size")
+    parser.add_argument("--part", choices=("all", "methods", "scorecards", "sizes"), default="all",
+                        help="'methods': the 28 px tables and the shortcut lab; 'scorecards': only the two "
+                             "methods x metrics tables; 'sizes': Grad-CAM by image size")
     parser.add_argument("--sizes", type=int, nargs="+", default=[28, 64, 128, 224])
     parser.add_argument("--size-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--size-train", type=int, default=8000, help="synthetic training images per size")
@@ -270,12 +278,17 @@ def main():
     for model_type in ("simple", "deeper"):
         trained = el.train_or_load("synthetic", model_type, epochs=args.epochs, seed=args.seed, progress=False)
         card = method_scorecard(trained.model, trained.dataset.test, max_images=args.max_images,
-                                sanity_images=args.sanity_images, seed=args.seed)
+                                sanity_images=args.sanity_images, seed=args.seed,
+                                smooth_images=args.smooth_images, smooth_samples=args.smooth_samples)
         cards[model_type] = card
         print(f"\n### {model_type} CNN ({args.epochs} epochs, seed {args.seed}): test accuracy "
               f"{trained.metrics['accuracy']:.3f}, ROC-AUC {trained.metrics['roc_auc']:.3f}; "
-              f"{card.n_images} true positives, sanity check on {card.n_sanity}\n")
+              f"{card.n_images} true positives, sanity check and eMPRT on {card.n_sanity}, smooth MPRT on "
+              f"{card.n_smooth} ({args.smooth_samples} noisy copies)\n")
         print(card.to_markdown())
+    if args.part == "scorecards":
+        print(f"\n({time.perf_counter() - started:.0f} s)")
+        return
 
     seed_rows = deeper_gradcam_over_seeds(args.seeds, args.epochs)
     print(f"\n### Grad-CAM pointing game on the deeper CNN, seed by seed ({args.epochs} epochs)\n")

@@ -31,3 +31,15 @@ def hand_built_model():
     dense = np.tile(np.array([[1.0], [-0.5]], np.float32), (16, 1))
     model.layers[2].set_weights([dense, np.zeros(1, np.float32)])
     return model
+
+
+ONE_PIXEL_WEIGHT, ONE_PIXEL_BIAS = 6.0, -2.0
+
+
+def one_pixel_model():
+    """p(abnormal) = sigmoid(6 * pixel(0, 0) - 2) on 4x4x1 images: only the top-left pixel matters."""
+    model = keras.Sequential([keras.Input((4, 4, 1)), layers.Flatten(), layers.Dense(1, activation="sigmoid")])
+    kernel = np.zeros((16, 1), np.float32)
+    kernel[0, 0] = ONE_PIXEL_WEIGHT
+    model.layers[-1].set_weights([kernel, np.array([ONE_PIXEL_BIAS], np.float32)])
+    return model

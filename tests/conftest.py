@@ -22,6 +22,23 @@ def isolated_folders(tmp_path, monkeypatch):
     return root
 
 
+@pytest.fixture(scope="module")
+def one_pixel_model():
+    """p(abnormal) = sigmoid(6 * pixel(0, 0) - 2) on 4x4x1 images (tests/cam_reference.py)."""
+    from cam_reference import one_pixel_model
+    return one_pixel_model()
+
+
+@pytest.fixture(scope="module")
+def random_cnn():
+    """An untrained lecture CNN (seed 3) for the sanity checks; one per test module."""
+    import keras
+
+    import exercise_logic as el
+    keras.utils.set_random_seed(3)
+    return el.build_model((28, 28, 3), 1)
+
+
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory) -> Path:
     """One trained-model cache for the whole session."""

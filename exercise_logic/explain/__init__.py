@@ -3,11 +3,12 @@ from .api import (BLANK_EVIDENCE, CAM_METHODS, COUNTERFACTUAL_METHODS, METHODS, 
                   blank_maps, cam_engine, check_methods, compute_gradcam, gradcam,
                   lecture_layer_and_target)
 from .base import BaseCAM, Explainer, PixelAttribution
-from .faithfulness import DeletionInsertion, deletion_insertion, plot_deletion_insertion
+from .faithfulness import ROAD, DeletionInsertion, deletion_insertion, plot_deletion_insertion, road
 from .layers import conv_layer_names, output_kind, resolve_layer
 from .localisation import energy_in_mask, peak_in_region, pointing_game
 from .methods import GradCAM
-from .sanity import CascadingMaps, SanityResult, cascading_randomisation_maps, sanity_check
+from .sanity import (CascadingMaps, EfficientMPRT, SanityResult, cascading_randomisation_maps, efficient_mprt,
+                     sanity_check, smooth_mprt)
 from .scorecard import Scorecard, method_scorecard
 
 __all__ = ["BaseCAM", "Explainer", "GradCAM", "PixelAttribution", "METHODS", "CAM_METHODS",
@@ -15,4 +16,5 @@ __all__ = ["BaseCAM", "Explainer", "GradCAM", "PixelAttribution", "METHODS", "CA
            "conv_layer_names", "output_kind", "resolve_layer",
            "pointing_game", "energy_in_mask", "peak_in_region", "DeletionInsertion", "deletion_insertion",
            "plot_deletion_insertion", "CascadingMaps", "SanityResult", "cascading_randomisation_maps",
-           "sanity_check", "Scorecard", "method_scorecard"]
+           "sanity_check", "smooth_mprt", "efficient_mprt", "EfficientMPRT", "ROAD", "road",
+           "Scorecard", "method_scorecard"]

@@ -15,7 +15,7 @@ from .layers import resolve_layer
 
 METHODS = {method.name: method for method in (
     m.GradCAM, m.GradCAMPlusPlus, m.XGradCAM, m.HiResCAM, m.LayerCAM, m.ScoreCAM,
-    m.Saliency, m.SmoothGrad, m.IntegratedGradients)}
+    m.ShapleyCAM, m.FinerCAM, m.KPCACAM, m.Saliency, m.SmoothGrad, m.IntegratedGradients)}
 
 
 def check_methods(methods) -> list[str]:

@@ -198,16 +198,28 @@ class BaseCAM(Explainer):
         """The map before ReLU, shape (N, h, w): by default sum_k weight_k A_k."""
         return tf.einsum("nhwk,nk->nhw", activations, self.channel_weights(activations, gradients))
 
-    def _signed_maps(self, images, targets):
-        """The maps before ReLU at the layer's resolution (N, h, w), logits and explained class."""
+    def explained_scores(self, logits, targets):
+        """The score whose gradients the map follows, and the explained class: ((N,), (N,)).
+
+        By default the target's logit (:meth:`Explainer.scores`); a method
+        explaining another function of the logits overrides this.
+        """
+        return self.scores(logits, targets)
+
+    def activations_and_gradients(self, images, targets):
+        """A, G = dS/dA (both (N, h, w, K)), logits and explained class, from one gradient tape."""
         with tf.GradientTape() as tape:
             # Watch the input: a frozen base has no trainable variables to record.
             tape.watch(images)
             activations, logits = self._tap(images)
-            scores, chosen = self.scores(logits, targets)
+            scores, chosen = self.explained_scores(logits, targets)
         # Each score depends on its own image only, so the gradient of their sum
         # gives every image its own gradients in one backward pass.
-        gradients = tape.gradient(scores, activations)
+        return activations, tape.gradient(scores, activations), logits, chosen
+
+    def _signed_maps(self, images, targets):
+        """The maps before ReLU at the layer's resolution (N, h, w), logits and explained class."""
+        activations, gradients, logits, chosen = self.activations_and_gradients(images, targets)
         if self.counterfactual:
             gradients = -gradients
         return self.combine(activations, gradients, images, chosen), logits, chosen

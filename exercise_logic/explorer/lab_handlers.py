@@ -1,7 +1,8 @@
 """The three lab tabs as plain functions: compare methods, sanity check, shortcut lab.
 
 Like :mod:`.handlers`, nothing here is Gradio layout: the library computes
-(:func:`exercise_logic.deletion_insertion`, :func:`exercise_logic.pointing_game`,
+(:func:`exercise_logic.deletion_insertion`, :func:`exercise_logic.explain.road`,
+:func:`exercise_logic.pointing_game`,
 :func:`exercise_logic.explain.cascading_randomisation_maps`,
 :func:`exercise_logic.run_shortcut_lab`), these functions check the inputs,
 call it and draw the pictures. User mistakes become the page's message in the
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ..explain import METHODS, deletion_insertion, pointing_game
+from ..explain import METHODS, deletion_insertion, pointing_game, road
 from ..explain.sanity import cascading_randomisation_maps, similarity_to_original
 from ..shortcut_lab import ShortcutLabResult, plot_shortcut_lab, run_shortcut_lab
 from ..training import is_cached, training_settings
@@ -41,6 +42,8 @@ class MethodScore:
     method: str
     deletion_auc: float
     insertion_auc: float
+    road_morf: float           # mean probability, most relevant pixels removed and imputed (lower = better)
+    road_lerf: float           # the same, least relevant first (higher = better)
     pointing: bool | None      # None: no lesion to point at (upload, normal image, other dataset)
 
 
@@ -59,9 +62,10 @@ def compare_methods(loaded: ExplorerModel, outputs: OutputFiles, image_path, sam
 
     Each overlay is captioned with its deletion AUC (lower = more faithful),
     insertion AUC (higher = more faithful) and, for a synthetic test image with
-    a lesion, its pointing-game hit/miss (standard tolerance, 2 px at 28 px). All maps go through
-    :func:`exercise_logic.deletion_insertion` in one call, each following the
-    class its map explains.
+    a lesion, its pointing-game hit/miss (standard tolerance, 2 px at 28 px);
+    the table adds ROAD's MoRF / LeRF probabilities. All maps go through
+    :func:`exercise_logic.deletion_insertion` and :func:`exercise_logic.explain.road`
+    in one call each, each following the class its map explains.
     """
     lang = normalise_lang(lang)
     image, mask = input_image(loaded, image_path, sample_index, lang)
@@ -76,12 +80,14 @@ def compare_methods(loaded: ExplorerModel, outputs: OutputFiles, image_path, sam
     targets = np.concatenate([result.targets for result in results])
     curves = deletion_insertion(loaded.model, loaded.model_inputs(images), maps, target=targets,
                                 steps=COMPARE_STEPS)
+    removal = road(loaded.model, loaded.model_inputs(images), maps, target=targets)
     if use_mask:
         hits = pointing_game(maps, np.repeat(np.asarray(mask, bool)[np.newaxis], len(methods), 0))
     scores, items = [], []
     for row, method in enumerate(methods):
         hit = None if not use_mask or np.isnan(hits[row]) else bool(hits[row])
-        score = MethodScore(method, float(curves.deletion_auc[row]), float(curves.insertion_auc[row]), hit)
+        score = MethodScore(method, float(curves.deletion_auc[row]), float(curves.insertion_auc[row]),
+                            float(removal.morf[row].mean()), float(removal.lerf[row].mean()), hit)
         scores.append(score)
         picture = render(image, maps[row], colormap, opacity, mask if use_mask else None)[2]
         caption = (f"{method} — {t('deletion_short', lang)} {_fmt(score.deletion_auc)} / "
@@ -93,12 +99,14 @@ def compare_methods(loaded: ExplorerModel, outputs: OutputFiles, image_path, sam
 
 
 def compare_table(scores: list[MethodScore], with_pointing: bool, has_masks: bool, lang: str) -> str:
-    header = [t("col_method", lang), t("col_deletion", lang), t("col_insertion", lang)]
+    header = [t("col_method", lang), t("col_deletion", lang), t("col_insertion", lang),
+              t("col_road_morf", lang), t("col_road_lerf", lang)]
     if with_pointing:
         header.append(t("col_pointing", lang))
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for score in scores:
-        cells = [f"`{score.method}`", _fmt(score.deletion_auc), _fmt(score.insertion_auc)]
+        cells = [f"`{score.method}`", _fmt(score.deletion_auc), _fmt(score.insertion_auc),
+                 _fmt(score.road_morf), _fmt(score.road_lerf)]
         if with_pointing:
             cells.append(_pointing_word(score.pointing, lang))
         lines.append("| " + " | ".join(cells) + " |")

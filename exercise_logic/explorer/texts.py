@@ -122,17 +122,25 @@ TEXT = {
     "col_method": {"ja": "手法", "en": "Method"},
     "col_deletion": {"ja": "削除 AUC（低いほど良い）", "en": "Deletion AUC (lower is better)"},
     "col_insertion": {"ja": "挿入 AUC（高いほど良い）", "en": "Insertion AUC (higher is better)"},
+    "col_road_morf": {"ja": "ROAD 重要順に除去（低いほど良い）", "en": "ROAD MoRF (lower is better)"},
+    "col_road_lerf": {"ja": "ROAD 重要でない順に除去（高いほど良い）", "en": "ROAD LeRF (higher is better)"},
     "col_pointing": {"ja": "ポインティングゲーム", "en": "Pointing game"},
     "compare_note": {
         "ja": "**削除**: 重要な画素から順にぼかした画像に置き換えると、説明したクラスの確率が早く下がるほど"
               "（AUC が低いほど）ヒートマップはモデルに忠実です。**挿入**: ぼかした画像に重要な画素から戻すと、"
               "確率が早く上がるほど（AUC が高いほど）忠実です。ポインティングゲーム: ヒートマップの最大点が"
-              "病変から 2 画素以内（28×28 の場合。Zhang ら 2018 の 224 画素で 15 画素と同じ割合）ならヒット。1 枚だけの値は目安です。",
+              "病変から 2 画素以内（28×28 の場合。Zhang ら 2018 の 224 画素で 15 画素と同じ割合）ならヒット。"
+              "**ROAD**（Rong ら 2022）: 画素の 10〜90% を取り除き、周りの画素から補間して埋めたときの確率の平均です。"
+              "重要な画素から除く（MoRF）なら低いほど、重要でない画素から除く（LeRF）なら高いほど忠実です。"
+              "補間で埋めるので、消した形そのものがモデルへの手がかりになりにくくなります。1 枚だけの値は目安です。",
         "en": "**Deletion**: replacing the most important pixels first by a blurred copy, the faster the explained "
               "class's probability falls (the lower the AUC), the more faithful the map is to the model. "
               "**Insertion**: revealing them first on the blurred copy, the faster it rises (the higher the AUC), "
               "the more faithful. Pointing game: a hit when the map's peak lies within 2 pixels of the lesion (at 28×28; Zhang et al. 2018's 15 px at 224 px, scaled). "
-              "One image's numbers are only a hint."},
+              "**ROAD** (Rong et al. 2022): the mean probability with 10-90% of the pixels removed and filled in "
+              "from their neighbours; removing the most relevant first (MoRF), lower is more faithful; the least "
+              "relevant first (LeRF), higher. Filling in from the neighbours keeps the removed shape itself from "
+              "telling the model anything. One image's numbers are only a hint."},
     "compare_no_pointing": {
         "ja": "ポインティングゲームは病変のある合成データのテスト画像にだけあります。",
         "en": "The pointing game needs a synthetic test image with a lesion."},

@@ -47,6 +47,33 @@ def test_compare_methods_shows_every_method_with_its_scores(loaded, outputs, abn
     assert "削除 AUC" in table_ja and _has_kana(table_ja)
 
 
+def test_compare_methods_offers_the_2025_methods_and_road(loaded, outputs, abnormal_index):
+    """ShapleyCAM, Finer-CAM and KPCA-CAM are in the comparison and their maps are drawn and scored."""
+    items, table = lab.compare_methods(loaded, outputs, None, abnormal_index,
+                                       "abnormal", None, 0.4, "jet", "en")
+    captions = {caption.split(" — ")[0]: path for path, caption in items}
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[2:6] for line in table.splitlines()
+            if line.startswith("| `")}
+    for method in ("shapleycam", "finercam", "kpcacam"):
+        assert method in captions and method in rows
+        deletion, insertion, morf, lerf = (float(cell) for cell in rows[method])
+        assert 0.0 <= morf <= 1.0 and 0.0 <= lerf <= 1.0
+    # The lecture model has one sigmoid unit: Finer-CAM is Grad-CAM there, and the explorer draws it so.
+    np.testing.assert_array_equal(_pixels(captions["finercam"]), _pixels(captions["gradcam"]))
+    assert not np.array_equal(_pixels(captions["kpcacam"]), _pixels(captions["gradcam"]))
+    assert "ROAD MoRF (lower is better)" in table and "ROAD LeRF" in table
+    # The ROAD cells are the library's ROAD of the method's own map (up to the imputation noise).
+    from exercise_logic.explorer.handlers import explain, input_image
+    image, _ = input_image(loaded, None, abnormal_index, "en")
+    shown = explain(loaded, image[np.newaxis], 1, None, "kpcacam")
+    expected = el.explain.road(loaded.model, loaded.model_inputs(shown.images), shown.heatmaps, shown.targets)
+    morf, lerf = (float(cell) for cell in rows["kpcacam"][2:4])
+    assert morf == pytest.approx(expected.mean_morf, abs=0.02) and lerf == pytest.approx(expected.mean_lerf, abs=0.02)
+    _, table_ja = lab.compare_methods(loaded, outputs, None, abnormal_index,
+                                      "abnormal", None, 0.4, "jet", "ja")
+    assert "ROAD 重要順に除去" in table_ja
+
+
 def test_compare_methods_on_an_upload_has_no_pointing_game(loaded, outputs, image_files):
     items, table = lab.compare_methods(loaded, outputs,
                                        str(image_files["sample.png"]), None, "predicted", None,
