@@ -14,7 +14,7 @@ In-kernel hidden tests can be defeated by student code in the same kernel
    references, the course or the real ``exercise_logic`` (a tripwire stub
    stands in), and saves the maps it returns;
 4. **compare** in a process that never runs student code, with the same
-   comparison the hidden tests use (``spec.CHECK_SOURCE``), per test cell;
+   comparison the hidden tests use (``assignments/gradcam/graded_checks.py``), per test cell;
    then name the likely mistakes (:mod:`exercise_logic.diagnosis`) and keep the
    student's maps of the visible tests' cases for the feedback page.
 
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import functools
 import hashlib
 import io
 import json
@@ -49,7 +48,7 @@ from exercise_logic.environment import is_tensorflow_noise
 
 from . import sandbox
 from .limits import Limits, limit_in_error
-from .paths import load_spec
+from .paths import load_checks, load_spec
 
 HERE = Path(__file__).resolve().parent
 STUB = HERE / "stub"
@@ -76,7 +75,7 @@ def prepare(folder: Path) -> Path:
     from exercise_logic.data.synthetic import lesion_xray
     import logging
     logging.getLogger("tensorflow").setLevel(logging.ERROR)   # one retracing notice per model shape
-    checks = spec.check_namespace()
+    checks = load_checks()
     folder = Path(folder)
     tmp = Path(tempfile.mkdtemp(prefix=".prepare-", dir=folder.parent if folder.parent.exists() else None))
     (tmp / "models").mkdir()
@@ -86,7 +85,7 @@ def prepare(folder: Path) -> Path:
     for case in hidden + [case for case in feedback if case not in hidden]:
         name, image, layer, class_index = case
         if name not in models:
-            models[name] = checks["_gc_build"](name, el)
+            models[name] = checks._gc_build(name, el)
             # Weights only: a reloaded .keras Sequential has layers with two graph
             # nodes, on which common student recipes get no gradients. The child
             # rebuilds each model like build_model does and loads these weights.
@@ -98,8 +97,8 @@ def prepare(folder: Path) -> Path:
             height, width = (int(d) for d in model.inputs[0].shape[1:3])
             img, masks[key] = lesion_xray(height, width, int(image[len(spec.XRAY_PREFIX):]))
         else:
-            img = checks["_gc_image"](model, image)
-        layer_name = checks["_gc_layer"](model, layer)
+            img = checks._gc_image(model, image)
+        layer_name = checks._gc_layer(model, layer)
         inputs[key] = img
         references[key] = el.compute_gradcam(model, img, layer_name, class_index)
         facts.append(diagnosis.case_facts(model, img, layer_name, class_index, key=key,
@@ -111,8 +110,7 @@ def prepare(folder: Path) -> Path:
     np.savez(tmp / "masks.npz", **masks)      # lesion outlines of the X-ray cases (never sent to the child)
     (tmp / "diagnosis.npz").write_bytes(diagnosis.save_cases(facts))
     (tmp / "cases.json").write_text(json.dumps(cases, indent=1))
-    (tmp / "checks.py").write_text(f"_GC_MODELS = {checks['_GC_MODELS']!r}\n_GC_ATOL = {spec.ATOL!r}\n"
-                                   + spec.CHECK_SOURCE)
+    shutil.copy(checks.__file__, tmp / "graded_checks.py")   # the child builds the models with it
     shutil.copy(Path(el.__file__).parent / "models.py", tmp / "_gc_models.py")
     if folder.exists():
         shutil.rmtree(folder)
@@ -193,7 +191,7 @@ def run_student(source: str, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT
             return {"outputs": {}, "errors": {"*": f"SyntaxError: {error}"}, "status": "syntax-error",
                     "dropped": [], "seconds": 0.0, "feedback_outputs": {}, "feedback_errors": {}}
         (work / "student_cell.py").write_text(code)
-        for name in ("cases.json", "inputs.npz", "checks.py", "_gc_models.py"):
+        for name in ("cases.json", "inputs.npz", "graded_checks.py", "_gc_models.py"):
             shutil.copy(prepared / name, work / name)
         shutil.copytree(prepared / "models", work / "models")
         (work / "out").mkdir()
@@ -294,15 +292,10 @@ def load_maps(path: Path) -> dict:
         return {key: data[key] for key in data.files}
 
 
-@functools.lru_cache(maxsize=1)
-def _graded_comparison():
-    return load_spec().check_namespace()["_gc_compare"]
-
-
 def rejected(cam, reference) -> bool:
-    """Whether the graded comparison (``spec.CHECK_SOURCE``) rejects a map."""
+    """Whether the graded comparison (``graded_checks._gc_compare``) rejects a map."""
     try:
-        _graded_comparison()(cam, reference, "")
+        load_checks()._gc_compare(cam, reference, "")
     except AssertionError:
         return True
     return False
@@ -310,20 +303,19 @@ def rejected(cam, reference) -> bool:
 
 def compare(run: dict, prepared: Path) -> dict:
     """Per test cell: points earned and the first failure message. Never runs student code."""
-    spec = load_spec()
-    checks = spec.check_namespace()
+    spec, checks = load_spec(), load_checks()
     references = load_maps(Path(prepared) / "references.npz")
     cells, messages = {}, {}
     for grade_id, (points, cases) in spec.TEST_CELLS.items():
         failure = None
         for case in cases:
             key = case_key(case)
-            label = checks["_gc_label"](case)
+            label = checks._gc_label(case)
             if key not in run["outputs"]:
                 failure = f"{label}: " + run["errors"].get(key, run["errors"].get("*", "no result"))
                 break
             try:
-                checks["_gc_compare"](run["outputs"][key], references[key], label)
+                checks._gc_compare(run["outputs"][key], references[key], label)
             except AssertionError as error:
                 failure = str(error)
                 break

@@ -3,7 +3,8 @@
     python crosscheck_child.py WORKDIR
 
 WORKDIR holds ``student_cell.py`` (the answer cell, filtered to imports and
-definitions), ``cases.json``, ``inputs.npz`` and ``models/*.npz`` (weights). Writes
+definitions), ``cases.json``, ``inputs.npz``, ``models/*.npz`` (weights) and
+``graded_checks.py`` (a copy of ``assignments/gradcam/graded_checks.py``). Writes
 ``outputs.npz`` (one map per graded case that returned) and ``errors.json``, then
 runs the visible tests' cases for the feedback page and writes ``feedback.npz``
 and ``feedback_errors.json``: the graded results are on disk before any of them.
@@ -21,11 +22,10 @@ def main(workdir):
     inputs = np.load(os.path.join(workdir, "inputs.npz"))
     sys.path.insert(0, workdir)
     import _gc_models                      # a copy of exercise_logic/models.py (keras only)
-    checks = {}
-    exec(compile(open(os.path.join(workdir, "checks.py")).read(), "checks.py", "exec"), checks)
+    import graded_checks as checks         # builds the models exactly as the hidden tests do
     models = {}
     for name in sorted({case["model"] for case in cases}):
-        model = checks["_gc_build"](name, _gc_models)
+        model = checks._gc_build(name, _gc_models)
         with np.load(os.path.join(workdir, "models", name + ".npz")) as weights:
             model.set_weights([weights[f"arr_{i}"] for i in range(len(weights.files))])
         models[name] = model
@@ -59,7 +59,7 @@ def run_cases(function, cases, models, inputs, checks):
         try:
             model = models[case["model"]]
             # layer names are generated per process: resolve "first"/"last" here
-            layer = checks["_gc_layer"](model, case["layer"])
+            layer = checks._gc_layer(model, case["layer"])
             result = function(model, inputs[key].copy(), layer, case["class_index"])
             outputs[key] = np.array(result, dtype=np.float64)
         except BaseException as error:  # noqa: BLE001

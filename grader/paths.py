@@ -14,3 +14,8 @@ def load_spec():
         sys.path.insert(0, str(REPO))
     from assignments.gradcam import spec
     return spec
+
+
+def load_checks():
+    """The graded checks module (``assignments/gradcam/graded_checks.py``)."""
+    return load_spec().graded_checks

@@ -4,8 +4,8 @@
     python -m assignments.gradcam.build_source --check  # exit 1 if the committed notebooks are stale
 
 Both languages share the code cells (setup, answer, tests); only the prose
-differs. The hidden test blocks come from ``spec.py``, the solution from
-``solution_cell.py``.
+differs. The hidden test blocks carry ``graded_checks.py``'s code (``spec.hidden_block``),
+the solution is ``solution_cell.py``.
 """
 from __future__ import annotations
 

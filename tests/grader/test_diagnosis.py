@@ -62,9 +62,9 @@ def lab(prepared, spec):
     """The cross-check's cases, rebuilt here, and a way to diagnose an answer run on them directly."""
     import exercise_logic as el
     import json
-    checks = spec.check_namespace()
+    from assignments.gradcam import graded_checks as checks
     cases = json.loads((prepared / "cases.json").read_text())
-    models = {name: checks["_gc_build"](name, el) for name in {case["model"] for case in cases}}
+    models = {name: checks._gc_build(name, el) for name in {case["model"] for case in cases}}
     inputs = crosscheck.load_maps(prepared / "inputs.npz")
     references = crosscheck.load_maps(prepared / "references.npz")
     facts = diagnosis.load_cases(prepared / "diagnosis.npz")
@@ -77,14 +77,14 @@ def lab(prepared, spec):
             model = models[case["model"]]
             try:
                 maps[case["key"]] = np.asarray(namespace["compute_gradcam"](
-                    model, inputs[case["key"]].copy(), checks["_gc_layer"](model, case["layer"]),
+                    model, inputs[case["key"]].copy(), checks._gc_layer(model, case["layer"]),
                     case["class_index"]), np.float64)
             except Exception:  # noqa: BLE001 - an answer may raise on some cases
                 pass
         return diagnosis.diagnose(maps, facts, lambda key, cam: crosscheck.rejected(cam, references[key])).to_dict()
 
     return {"diagnose": diagnose, "facts": facts, "references": references, "cases": cases, "models": models,
-            "inputs": inputs, "layer": checks["_gc_layer"]}
+            "inputs": inputs, "layer": checks._gc_layer}
 
 
 @pytest.mark.parametrize("name", list(NAMED))

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from assignments.gradcam import build_source, spec as spec_module
+from assignments.gradcam import build_source, graded_checks as checks, spec as spec_module
 from variants import CHEATS, CORRECT, EXPECTED_FAILS, MISTAKES, VARIANTS
 
 DIRECT = [name for name in VARIANTS if name not in ("x_blank", "x_infinite_loop", "x_os_exit")]
@@ -76,8 +76,7 @@ def test_visible_tests_pass_for_correct_answers(name):
 def test_tolerance_margins():
     """Correct answers are within 1e-4 of the reference after min-max; mistakes >= 0.05 away."""
     import exercise_logic as el
-    checks = spec_module.check_namespace()
-    models = {name: checks["_gc_build"](name, el) for name in ("bin_a", "multi", "bin_wide")}
+    models = {name: checks._gc_build(name, el) for name in ("bin_a", "multi", "bin_wide")}
     cases = [("bin_a", 1, "last", None), ("bin_a", 4, "last", 0), ("multi", 5, "last", 2),
              ("bin_wide", 10, "last", None)]
 
@@ -90,9 +89,9 @@ def test_tolerance_margins():
         worst = 0.0
         for model_name, image, layer, class_index in cases:
             model = models[model_name]
-            img = checks["_gc_image"](model, image)
-            ref = el.compute_gradcam(model, img, checks["_gc_layer"](model, layer), class_index)
-            got = np.asarray(fn(model, img, checks["_gc_layer"](model, layer), class_index))
+            img = checks._gc_image(model, image)
+            ref = el.compute_gradcam(model, img, checks._gc_layer(model, layer), class_index)
+            got = np.asarray(fn(model, img, checks._gc_layer(model, layer), class_index))
             if got.shape != ref.shape:
                 return np.inf
             worst = max(worst, np.abs(scaled(got) - scaled(ref)).max())
@@ -108,13 +107,12 @@ def test_tolerance_margins():
 
 def test_hidden_models_are_not_saturated():
     import exercise_logic as el
-    checks = spec_module.check_namespace()
     for name, image, layer, class_index in spec_module.all_cases():
         if name == "known":
             continue
-        model = checks["_gc_build"](name, el)
+        model = checks._gc_build(name, el)
         head = model.layers[-1]
-        features = checks["_gc_image"](model, image)
+        features = checks._gc_image(model, image)
         for layer_ in model.layers[:-1]:
             features = layer_(features)
         logits = np.asarray(features @ head.kernel + head.bias)
@@ -123,12 +121,11 @@ def test_hidden_models_are_not_saturated():
 
 def test_all_zero_map_stays_zero_and_known_answer():
     import exercise_logic as el
-    checks = spec_module.check_namespace()
-    model = checks["_gc_build"]("bin_a", el)
-    zero = el.compute_gradcam(model, checks["_gc_image"](model, "zeros"))
+    model = checks._gc_build("bin_a", el)
+    zero = el.compute_gradcam(model, checks._gc_image(model, "zeros"))
     assert np.all(zero == 0)
-    known = checks["_gc_build"]("known")
-    ramp = checks["_gc_image"](known, "ramp")
+    known = checks._gc_build("known")
+    ramp = checks._gc_image(known, "ramp")
     np.testing.assert_allclose(el.compute_gradcam(known, ramp, class_index=1), ramp[0, :, :, 0] / ramp.max(),
                                atol=1e-6)
 
