@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..messages import DEFAULT_LANGUAGE, LANGUAGES
 from . import layout
 from .events import Page, wire
 from .lab_handlers import ShortcutLabs
@@ -49,8 +50,8 @@ def build_app(models, outputs: OutputFiles, *, lang: str = "auto", labs: Shortcu
     The shortcut-lab tab is shown when ``labs`` is given; uploads of a
     student's own model when the source has menus (the kit's models).
     """
-    fixed_lang = lang if lang in ("ja", "en") else None
-    start = fixed_lang or "ja"
+    fixed_lang = lang if lang in LANGUAGES else None
+    start = fixed_lang or DEFAULT_LANGUAGE
     loaded = models.start_model()
     texts = layout.TextTable()
 

@@ -6,7 +6,7 @@ import logging
 
 import gradio as gr
 
-from .texts import t
+from ..messages import message, supported_language
 
 log = logging.getLogger("demo")
 
@@ -29,6 +29,7 @@ def friendly(function):
             raise
         except Exception as error:
             log.exception("handler %s failed", function.__name__)
-            lang = kwargs.get("lang") or (args[-1] if args and args[-1] in ("ja", "en") else "ja")
-            raise user_error(t("err_internal", lang, error=type(error).__name__)) from None
+            lang = kwargs.get("lang") or (args[-1] if args and isinstance(args[-1], str) else None)
+            lang = supported_language(lang)
+            raise user_error(message("explorer.err_internal", lang, error=type(error).__name__)) from None
     return wrapper
