@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 import string
+from collections.abc import Callable
 from functools import cache
 
 LANGUAGES = ("ja", "en")    # the order texts in several languages are shown in: Japanese first
@@ -63,7 +64,12 @@ def message(message_id: str, lang: str = DEFAULT_LANGUAGE, **fields) -> str:
 
 def bilingual(message_id: str, **fields) -> str:
     """One message in every language, Japanese first: ``'あなたのマップ / your map'``."""
-    return SEPARATOR.join(message(message_id, lang, **fields) for lang in LANGUAGES)
+    return in_every_language(lambda lang: message(message_id, lang, **fields))
+
+
+def in_every_language(text_of: Callable[[str], str]) -> str:
+    """``text_of(lang)`` for every language, joined: for texts built from several messages."""
+    return SEPARATOR.join(text_of(lang) for lang in LANGUAGES)
 
 
 def has_message(message_id: str) -> bool:

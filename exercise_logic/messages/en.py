@@ -325,4 +325,32 @@ Reveal the original pixels on the blurred copy, most important first (insertion)
 - If the training data holds an accidental cue (a shortcut), an AI may learn the cue instead of the lesions
 - If the validation data holds the same cue, the accuracy looks high and the problem stays hidden: evaluate on data where the cue is **independent** of the label (external validation)
 - Grad-CAM **helps find** shortcuts, but it is coarse and not causal: interpret it together with accuracy on independent data and faithfulness metrics""",
+    # -- The grader's feedback pages (grader/feedback.py)
+    'feedback.title': 'Autograded result (compute_gradcam)',
+    'feedback.official_score': 'This is the official autograded score; the per-cell scores below are indicative.',
+    'feedback.xray_title': 'chest X-ray (synthetic, magenta line = lesion)',
+    'feedback.noise_title': "the visible test's image",
+    'feedback.test_image': "the test's image",
+    'feedback.your_map': 'your map',
+    'feedback.reference_map': 'reference map',
+    'feedback.difference': 'difference (yours − reference)',
+    'feedback.legend': 'Colours over the X-ray: yellow to red = positive (attention), blue = negative, grey = NaN.',
+    'feedback.hidden_only': 'On this image your map matches the reference: the difference shows on the hidden tests (other models, classes or layers).',
+    'feedback.no_match': 'None of the known mistakes fits your maps. Check the recipe (gradients → channel weights → weighted sum → ReLU → normalise → upsample) step by step, printing what each step gives.',
+    'feedback.first_conv_layer': 'the first conv layer',
+    'feedback.likely_mistake': 'Likely mistake',
+    'feedback.no_maps': 'Your function returned no map on any test (see the messages above).',
+    'feedback.mistakes_at_once': '{count} mistakes at once.',
+    'feedback.one_of': 'One of these (your maps fit each of them):',
+    'feedback.evidence': 'evidence',
+    'feedback.hint': 'hint',
+    'feedback.not_a_map': 'cannot draw it as a map (shape {shape})',
+    'feedback.no_map': 'no map',
+    'feedback.failed_tests': 'Failed tests: your map and the reference map',
+    # -- The grader's reports and LMS comments (grader/report.py)
+    'report.no_known_mistake': 'no known mistake fits',
+    'report.mistakes_and': ' and ',
+    'report.mistakes_or': ' or ',
+    'report.comment': 'Autograded {score}/{maximum}{mistake}. The feedback file has the details.',
+    'report.comment_mistake': ' (likely mistake: {mistakes})',
 }

@@ -323,4 +323,32 @@ Grad-CAM 以外の手法でも、ショートカットモデルの「異常」�
 - 学習データに偶然の手がかり（ショートカット）があると、AI は病変ではなくそれを覚えることがある
 - 検証データにも同じ手がかりがあれば、精度が高く見えて問題に気づけない。**手がかりが独立したデータ**（外部検証）で評価する
 - Grad-CAM はショートカットを**見つける助け**になる。ただし粗く、因果を保証しないので、精度評価や忠実性の指標と組み合わせて解釈する""",
+    # -- The grader's feedback pages (grader/feedback.py)
+    'feedback.title': '自動採点（compute_gradcam）の結果',
+    'feedback.official_score': 'この点数が正式な自動採点の点数です。下のノートブックの各セルの点数は参考です。',
+    'feedback.xray_title': '胸部X線（合成、マゼンタの線 = 病変）',
+    'feedback.noise_title': '見えるテストの画像',
+    'feedback.test_image': 'テストの画像',
+    'feedback.your_map': 'あなたのマップ',
+    'feedback.reference_map': '参照マップ',
+    'feedback.difference': '差（あなた − 参照）',
+    'feedback.legend': 'X線の上の色: 黄〜赤 = 正の値（注目）、青 = 負の値、灰色 = NaN。',
+    'feedback.hidden_only': 'この画像では参照と一致します。違いは隠しテスト（別のモデル・クラス・層）で出ています。',
+    'feedback.no_match': '既知の間違いのどれにも当てはまりませんでした。手順（勾配 → チャネル重み → 重み付き和 → ReLU → 正規化 → 拡大）を 1 つずつ、途中の値を表示して確かめましょう。',
+    'feedback.first_conv_layer': '最初の畳み込み層',
+    'feedback.likely_mistake': '考えられる間違い',
+    'feedback.no_maps': '関数がどのテストでもマップを返しませんでした（上のメッセージを見てください）。',
+    'feedback.mistakes_at_once': '{count} つの間違いが同時にあります。',
+    'feedback.one_of': '次のどれかです（あなたのマップはどれにも合います）。',
+    'feedback.evidence': '根拠',
+    'feedback.hint': 'ヒント',
+    'feedback.not_a_map': 'マップとして描けません（形 {shape}）',
+    'feedback.no_map': 'マップがありません',
+    'feedback.failed_tests': '不合格のテスト：あなたのマップと参照マップ',
+    # -- The grader's reports and LMS comments (grader/report.py)
+    'report.no_known_mistake': '既知の間違いに当てはまらない',
+    'report.mistakes_and': ' と ',
+    'report.mistakes_or': ' または ',
+    'report.comment': '自動採点 {score}/{maximum}{mistake}。詳しくはフィードバックファイルを見てください。',
+    'report.comment_mistake': '（考えられる間違い: {mistakes}）',
 }
