@@ -29,6 +29,7 @@ from .messages import LANGUAGES, message
 
 SWITCH = "EXERCISE_LOGIC_SELF_CHECK"
 PAIRS = ("ja", "en")        # the order of the (Japanese, English) pairs of map_differences and diagnosis
+NEEDS_CJK_FONT = {"ja"}     # languages that matplotlib's default font cannot draw
 SHOWN_PICTURES = 3          # at most this many failing cases are drawn
 
 # Built with build_model(shape, outputs) after keras.utils.set_random_seed(seed): seeds of their own,
@@ -291,7 +292,7 @@ def _draw(failing: list[CaseResult], langs) -> None:
 
 def _figure_font(lang: str) -> tuple[str, dict]:
     """The figure's language and font: Japanese only where matplotlib has a Japanese font (Colab has none)."""
-    if lang != "ja":
+    if lang not in NEEDS_CJK_FONT:
         return lang, {}
     from matplotlib import font_manager
     names = sorted({font.name for font in font_manager.fontManager.ttflist})
