@@ -154,7 +154,7 @@ def self_check(compute_gradcam, model=None, lang: str | None = None, *, show: bo
         None, after a one-line note, while grading (see :func:`self_check_is_off`).
     """
     if lang not in (None, *LANGUAGES):
-        raise ValueError(f"lang must be one of {', '.join(map(repr, LANGUAGES))} or None, got {lang!r}")
+        raise ValueError(f"lang must be {', '.join(map(repr, LANGUAGES))} or None, got {lang!r}")
     langs = [lang] if lang else list(LANGUAGES)
     if self_check_is_off():
         print("\n".join(message("self_check.off", code, switch=SWITCH) for code in langs), flush=True)
