@@ -257,7 +257,8 @@ def _mistake_lines(outcome: SelfCheckResult, lang: str) -> list[str]:
         evidence.setdefault(finding.key, (finding.evidence_ja, finding.evidence_en)[index])
     lines = []
     if len(names) > 1:
-        lines.append(message("self_check.two_at_once" if found.status == "matched" else "one_of", lang, count=len(names)))
+        lead = "self_check.two_at_once" if found.status == "matched" else "self_check.one_of"
+        lines.append(message(lead, lang, count=len(names)))
     for key in names:
         mistake = MISTAKES[key]
         name = mistake.name(lang)

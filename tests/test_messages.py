@@ -131,3 +131,32 @@ def test_no_module_outside_the_catalogue_chooses_or_pairs_texts_by_language():
         if not found and name in NOT_YET_IN_THE_CATALOGUE:
             offenders[name] = ["is in NOT_YET_IN_THE_CATALOGUE but needs no exception any more"]
     assert offenders == {}
+
+
+def message_ids_named(source: str) -> list[tuple[int, str, bool]]:
+    """``(line, id or id prefix, is_prefix)`` for every ``message(...)`` / ``bilingual(...)`` call's first argument."""
+    named = []
+
+    def collect(node, line):
+        if isinstance(node, ast.IfExp):
+            collect(node.body, line), collect(node.orelse, line)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            named.append((line, node.value, False))
+        elif isinstance(node, ast.JoinedStr):     # an id made at run time: its literal start names its group
+            first = node.values[0]
+            named.append((line, first.value if isinstance(first, ast.Constant) else "", True))
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("message", "bilingual") and node.args:
+            collect(node.args[0], node.lineno)
+    return named
+
+
+def test_every_message_the_code_names_is_in_the_catalogue():
+    ids = set(catalogue(LANGUAGES[0]))
+    unknown = [f"{path.relative_to(ROOT)}:{line}: {name}"
+               for path in modules_outside_the_catalogue()
+               for line, name, prefix in message_ids_named(path.read_text(encoding="utf-8"))
+               if not (("." in name and any(i.startswith(name) for i in ids)) if prefix else name in ids)]
+    assert unknown == []
+    assert message_ids_named('message("a.b" if x else "c", lang); bilingual(f"d.{k}"); message(f"{k}_x")') == [
+        (1, "a.b", False), (1, "c", False), (1, "d.", True), (1, "", True)]

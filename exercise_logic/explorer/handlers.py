@@ -106,7 +106,7 @@ def lesion_text(loaded: ExplorerModel, heatmap, mask, is_sample: bool, lang: str
     hit = lesion_hit(heatmap, mask)
     if hit is None:
         return message("explorer.flat_map", lang)
-    return message(f"explorer.{kind}_hit" if hit else f"{kind}_miss", lang)
+    return message(f"explorer.{kind}_hit" if hit else f"explorer.{kind}_miss", lang)
 
 
 def blank_note(loaded: ExplorerModel, image, explained: int, layer: str, method: str,
@@ -224,7 +224,7 @@ def comparison_grid(loaded: ExplorerModel, outputs: OutputFiles, target, layer, 
         caption += f" / {message('explorer.explains', lang)}: {explained}"
         hit = lesion_hit(result.heatmaps[row], mask)
         if hit is not None:
-            caption += f" / {message('explorer.hit' if hit else 'miss', lang)}"
+            caption += f" / {message('explorer.hit' if hit else 'explorer.miss', lang)}"
         items.append((outputs.write(picture), caption))
     return items
 

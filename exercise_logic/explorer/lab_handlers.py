@@ -49,7 +49,7 @@ def _fmt(value: float) -> str:
 
 
 def _pointing_word(hit: bool | None, lang: str) -> str:
-    return "—" if hit is None else message("explorer.hit" if hit else "miss", lang)
+    return "—" if hit is None else message("explorer.hit" if hit else "explorer.miss", lang)
 
 
 @friendly
@@ -104,7 +104,7 @@ def compare_table(scores: list[MethodScore], with_pointing: bool, has_masks: boo
         lines.append("| " + " | ".join(cells) + " |")
     note = message("explorer.compare_note", lang)
     if not with_pointing:
-        note += " " + message("explorer.compare_no_pointing" if has_masks else "no_mask", lang)
+        note += " " + message("explorer.compare_no_pointing" if has_masks else "explorer.no_mask", lang)
     return "\n".join(lines) + "\n\n" + note
 
 
