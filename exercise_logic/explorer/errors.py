@@ -6,14 +6,14 @@ import logging
 
 import gradio as gr
 
-from ..messages import message, supported_language
+from ..messages import bilingual, message, supported_language
 
 log = logging.getLogger("demo")
 
 
 def user_error(message: str) -> gr.Error:
     """A message for the page (a toast), without a stack trace in the server log."""
-    return gr.Error(message, title="エラー / Error", print_exception=False)
+    return gr.Error(message, title=bilingual("explorer.error_title"), print_exception=False)
 
 
 def friendly(function):

@@ -15,14 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..messages import DEFAULT_LANGUAGE, LANGUAGES, message
+from ..messages import DEFAULT_LANGUAGE, LANGUAGES, bilingual, message
 from . import environment
 
-DEMO_HINT = (  # the extra is pyproject.toml's
-    "explore() には Gradio が必要です。キットを extra `[demo]` 付きで入れ直すか（例: "
-    "`pip install 'exercise-logic[cpu,demo] @ git+<キットの URL>'`）、`pip install gradio` で入れてください。\n"
-    "explore() needs Gradio: reinstall the kit with the `[demo]` extra (e.g. "
-    "`pip install 'exercise-logic[cpu,demo] @ git+<kit URL>'`), or `pip install gradio`.")
 
 #: Set to ``off`` where no page may be served, e.g. while an autograder runs the notebook.
 SWITCH = "EXERCISE_LOGIC_EXPLORE"
@@ -83,7 +78,7 @@ def explore(model, images, labels=None, masks=None, class_names=None, lang=None,
     try:
         import gradio  # noqa: F401
     except ImportError as error:
-        raise ImportError(DEMO_HINT) from error
+        raise ImportError(bilingual("explorer.needs_gradio", separator="\n")) from error
     workdir = Path(tempfile.mkdtemp(prefix="exercise-logic-explore-"))
     loaded = own_model(model, images, labels, masks, class_names, workdir)
 

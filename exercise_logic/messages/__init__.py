@@ -62,14 +62,14 @@ def message(message_id: str, lang: str = DEFAULT_LANGUAGE, **fields) -> str:
         raise KeyError(f"message {message_id!r} needs the field {missing}; got {sorted(fields)}") from None
 
 
-def bilingual(message_id: str, **fields) -> str:
+def bilingual(message_id: str, *, separator: str = SEPARATOR, **fields) -> str:
     """One message in every language, Japanese first: ``'あなたのマップ / your map'``."""
-    return in_every_language(lambda lang: message(message_id, lang, **fields))
+    return in_every_language(lambda lang: message(message_id, lang, **fields), separator)
 
 
-def in_every_language(text_of: Callable[[str], str]) -> str:
+def in_every_language(text_of: Callable[[str], str], separator: str = SEPARATOR) -> str:
     """``text_of(lang)`` for every language, joined: for texts built from several messages."""
-    return SEPARATOR.join(text_of(lang) for lang in LANGUAGES)
+    return separator.join(text_of(lang) for lang in LANGUAGES)
 
 
 def has_message(message_id: str) -> bool:

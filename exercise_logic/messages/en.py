@@ -136,6 +136,10 @@ Two models are trained on the synthetic chest X-rays (28×28): the **shortcut mo
     'explorer.dataset_name.chestmnist': 'ChestMNIST (normal/abnormal)',
     'explorer.no_finding': 'no finding',
     'explorer.class_number': 'class {number}',
+    'explorer.error_title': 'Error',
+    'explorer.log_in': 'Log in with the name and password your instructor gave you.',
+    'explorer.page_title': 'explorer',
+    'explorer.needs_gradio': "explore() needs Gradio: reinstall the kit with the `[demo]` extra (e.g. `pip install 'exercise-logic[cpu,demo] @ git+<kit URL>'`), or `pip install gradio`.",
     # -- The recipe's steps (exercise_logic.diagnosis)
     'recipe_step.gradients': 'step 1, gradients',
     'recipe_step.weights': 'step 2, channel weights',

@@ -136,6 +136,10 @@ MESSAGES = {
     'explorer.dataset_name.chestmnist': 'ChestMNIST（正常/異常）',
     'explorer.no_finding': '所見なし',
     'explorer.class_number': 'クラス {number}',
+    'explorer.error_title': 'エラー',
+    'explorer.log_in': '教員から伝えられたユーザー名とパスワードでログインしてください',
+    'explorer.page_title': 'Grad-CAM エクスプローラー',
+    'explorer.needs_gradio': "explore() には Gradio が必要です。キットを extra `[demo]` 付きで入れ直すか（例: `pip install 'exercise-logic[cpu,demo] @ git+<キットの URL>'`）、`pip install gradio` で入れてください。",
     # -- The recipe's steps (exercise_logic.diagnosis)
     'recipe_step.gradients': '手順 1「勾配」',
     'recipe_step.weights': '手順 2「チャネル重み」',
