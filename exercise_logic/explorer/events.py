@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from ..explain import COUNTERFACTUAL_METHODS
+from ..messages import language_from_header, message, supported_language
 from . import handlers as h
 from . import lab_handlers as lab
 from .compute_once import ComputeOnce
@@ -21,7 +22,6 @@ from .errors import user_error
 from .layout import TextTable
 from .model_store import DEFAULT_METHOD, PREDICTED, UPLOADED
 from .parsing import parse_lab_settings, target_choices
-from ..messages import language_from_header, message, supported_language
 from .uploads import describe
 
 PRIVATE = {"api_visibility": "private"}

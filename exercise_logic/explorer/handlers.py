@@ -19,6 +19,7 @@ import numpy as np
 from ..data.image_files import ImageInputError, preprocess_image
 from ..evaluation import probabilities_from_logits
 from ..explain import COUNTERFACTUAL_METHODS, PIXEL_METHODS, blank_maps, cam_engine, pointing_game
+from ..messages import message, supported_language
 from ..rendering import enlarge, explanation_pictures, overlay, resize_heatmap
 from .compute_once import ComputeOnce
 from .errors import friendly, user_error
@@ -26,7 +27,6 @@ from .model_store import DEFAULT_METHOD, DISPLAY_SIZE, PREDICTED, ExplorerModel
 from .output_files import OutputFiles, png_bytes
 from .parsing import (parse_colormap, parse_counterfactual, parse_layer, parse_method,
                       parse_opacity, parse_target)
-from ..messages import message, supported_language
 
 N_GRID = 8                  # images in the comparison grid (the lecture's x_test[:8])
 

@@ -18,6 +18,7 @@ from PIL import Image
 
 from ..explain import METHODS, deletion_insertion, pointing_game
 from ..explain.sanity import cascading_randomisation_maps, similarity_to_original
+from ..messages import message, supported_language
 from ..shortcut_lab import ShortcutLabResult, plot_shortcut_lab, run_shortcut_lab
 from ..training import is_cached, training_settings
 from .compute_once import ComputeOnce
@@ -27,7 +28,6 @@ from .model_store import ExplorerModel
 from .output_files import OutputFiles
 from .parsing import (parse_colormap, parse_lab_settings, parse_layer, parse_methods, parse_opacity,
                       parse_target)
-from ..messages import message, supported_language
 
 COMPARE_STEPS = 16                 # deletion/insertion curve steps (the library's default)
 SANITY_METHODS = ("gradcam", "scorecam", "saliency")   # one CAM, one perturbation CAM, one pixel method

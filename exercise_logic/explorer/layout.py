@@ -11,12 +11,12 @@ from types import SimpleNamespace
 
 import gradio as gr
 
+from ..messages import language_choices, message
 from ..rendering import COLORMAPS
 from .handlers import banner, explanation_text, gallery_items
 from .lab_handlers import SANITY_METHODS
 from .model_store import DEFAULT_METHOD, PREDICTED, ExplorerModel, model_name
 from .parsing import LAB_MAX_EPOCHS, LAB_MODELS, method_choices, target_choices
-from ..messages import language_choices, message
 
 # 28x28 pictures are a dot at native size: enlarge them without smoothing.
 CSS = """

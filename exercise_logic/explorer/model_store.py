@@ -22,13 +22,13 @@ from ..data.lazy_arrays import PackedMasks, StreamedImages
 from ..data.nih_boxes import BoxMasks, box_files_present, load_chest_boxes
 from ..evaluation import evaluate
 from ..explain import METHODS, cam_engine, conv_layer_names, output_kind
+from ..messages import LANGUAGES, has_message, message, supported_language
 from ..models import MODEL_TYPES
 from ..rendering import enlarge
 from ..training import is_cached, train_or_load, training_settings
 from .compute_once import ComputeOnce
 from .errors import log, user_error
 from .output_files import save_png_atomically
-from ..messages import LANGUAGES, has_message, message, supported_language
 
 DISPLAY_SIZE = 224          # pictures are enlarged by a whole factor to about this size, never shrunk
 N_SAMPLES = 16              # dataset test images in the sample gallery

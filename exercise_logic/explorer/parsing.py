@@ -8,10 +8,10 @@ from __future__ import annotations
 import numbers
 
 from ..explain import COUNTERFACTUAL_METHODS, METHODS, resolve_layer
+from ..messages import message
 from ..rendering import COLORMAPS
 from .errors import user_error
 from .model_store import DEFAULT_METHOD, PREDICTED, ExplorerModel
-from ..messages import message
 
 LAB_MODELS = ("simple", "deeper")
 LAB_MAX_EPOCHS = 20

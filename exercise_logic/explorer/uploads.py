@@ -23,10 +23,10 @@ from pathlib import Path
 import gradio as gr
 
 from ..explain import conv_layer_names, output_kind
+from ..messages import LANGUAGES, message
 from .compute_once import ComputeOnce
 from .errors import log, user_error
 from .model_store import ExplorerModel, ModelStore, dataset_key, parse_dataset_key, test_metrics
-from ..messages import LANGUAGES, message
 
 #: Uploads above this size are refused before loading (under the server's upload limit,
 #: so that the refusal is the explorer's own message; the lecture's models are under 1 MB).
