@@ -216,7 +216,8 @@ def build(lang: str):
         source = QUIET + VISIBLE[grade_id] + "\n\n" + spec.hidden_block(grade_id)
         cells.append(_nbgrader(new_code_cell(source), grade_id, grade=True, locked=True, points=points))
     cells += [new_markdown_cell(message("gradcam_notebook.use", lang)), new_code_cell(USE),
-              new_code_cell(USE_REFERENCE), new_code_cell(USE_EXPLORE), new_markdown_cell(message("gradcam_notebook.discuss", lang))]
+              new_code_cell(USE_REFERENCE), new_code_cell(USE_EXPLORE),
+              new_markdown_cell(message("gradcam_notebook.discuss", lang))]
     for grade_id, points in spec.MANUAL_CELLS.items():
         question = new_markdown_cell(message(f"gradcam_notebook.{grade_id}", lang))
         cells.append(_nbgrader(question, grade_id + "_question", locked=True))

@@ -93,7 +93,7 @@ def compare_methods(loaded: ExplorerModel, outputs: OutputFiles, image_path, sam
 
 
 def compare_table(scores: list[MethodScore], with_pointing: bool, has_masks: bool, lang: str) -> str:
-    header = [message("explorer.col_method", lang), message("explorer.col_deletion", lang), message("explorer.col_insertion", lang)]
+    header = [message(f"explorer.{column}", lang) for column in ("col_method", "col_deletion", "col_insertion")]
     if with_pointing:
         header.append(message("explorer.col_pointing", lang))
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -93,8 +93,8 @@ UploadImage = _without_stub_files(_define_upload_image)
 def header(texts: TextTable, lang: str) -> SimpleNamespace:
     with gr.Row(equal_height=True):
         title = texts.add(gr.Markdown(message("explorer.title", lang)), value="title")
-        lang_radio = texts.add(gr.Radio(language_choices(), value=lang, label=message("explorer.language", lang), elem_id="lang-switch",
-                                        scale=0, min_width=220), label="language")
+        lang_radio = texts.add(gr.Radio(language_choices(), value=lang, label=message("explorer.language", lang),
+                                        elem_id="lang-switch", scale=0, min_width=220), label="language")
     notice = texts.add(gr.Markdown(message("explorer.notice", lang), elem_id="notice"), value="notice")
     return SimpleNamespace(title=title, lang=lang_radio, notice=notice)
 
