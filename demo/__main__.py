@@ -152,9 +152,9 @@ def serve(args: argparse.Namespace, auth, stop: threading.Event) -> None:
     from exercise_logic.explorer.output_files import OutputFiles
     from exercise_logic.explorer.serving import serve_until_stopped, stop_signals
     from exercise_logic.explorer.sources import KitModels
-    from exercise_logic.explorer.texts import t
+    from exercise_logic.messages import message, supported_language
 
-    lang = args.lang if args.lang in ("ja", "en") else "ja"
+    lang = supported_language(args.lang)
     store = ModelStore(workdir, epochs=args.epochs)
     dataset = args.dataset or store.default_dataset()
     if dataset not in store.dataset_keys():
@@ -163,7 +163,7 @@ def serve(args: argparse.Namespace, auth, stop: threading.Event) -> None:
     if store.is_cached(dataset, args.model):
         store.get(dataset, args.model)   # load and warm up before the first student arrives
     else:
-        print(t("not_trained_yet", lang, model=f"{dataset}/{args.model}"), flush=True)
+        print(message("explorer.not_trained_yet", lang, model=f"{dataset}/{args.model}"), flush=True)
     models = KitModels(store, dataset, args.model)
     queue = class_preset(args.class_size) if args.class_size else QueueSettings()
     outputs = OutputFiles(environment.pictures_folder(workdir))
@@ -175,7 +175,7 @@ def serve(args: argparse.Namespace, auth, stop: threading.Event) -> None:
         demo.launch(**launch_options(workdir, outputs.folder, host=args.host, port=args.port, share=args.share,
                                      root_path=args.root_path, auth=auth),
                     prevent_thread_lock=True)
-        print(t("server_started", lang, url=demo.share_url or demo.local_url), flush=True)
+        print(message("explorer.server_started", lang, url=demo.share_url or demo.local_url), flush=True)
         serve_until_stopped(demo, stop, lang)
 
 

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .map_differences import describe
+from .messages import LANGUAGES, message
 
 SWITCH = "EXERCISE_LOGIC_SELF_CHECK"
-LANGS = ("ja", "en")
+PAIRS = ("ja", "en")        # the order of the (Japanese, English) pairs of map_differences and diagnosis
+NEEDS_CJK_FONT = {"ja"}     # languages that matplotlib's default font cannot draw
 SHOWN_PICTURES = 3          # at most this many failing cases are drawn
 
 # Built with build_model(shape, outputs) after keras.utils.set_random_seed(seed): seeds of their own,
@@ -47,11 +49,10 @@ class Case:
     layer: str
     class_index: int | None
     xray_seed: int
-    ja: str
-    en: str
+    title_id: str              # its title is the catalogue's self_check.case.<title_id>
 
     def title(self, lang: str) -> str:
-        return getattr(self, lang)
+        return message(f"self_check.case.{self.title_id}", lang)
 
     @property
     def group(self) -> str:
@@ -64,51 +65,17 @@ class Case:
 
 
 CASES = (
-    Case("binary", "last", None, 41, "講義の CNN（sigmoid 1 つ）、class_index=None",
-         "the lecture's CNN (one sigmoid), class_index=None"),
-    Case("binary", "last", 0, 41, "講義の CNN、class_index=0（正常）", "the lecture's CNN, class_index=0 (normal)"),
-    Case("binary", "first", 1, 42, "講義の CNN、最初の畳み込み層", "the lecture's CNN, the first conv layer"),
-    Case("multi", "last", None, 43, "4 クラスの CNN（softmax）、class_index=None",
-         "a 4-class CNN (softmax), class_index=None"),
-    Case("multi", "last", 2, 43, "4 クラスの CNN、class_index=2", "a 4-class CNN, class_index=2"),
-    Case("wide", "last", None, 44, "正方形でない入力（高さ 24、幅 32）", "a non-square input (height 24, width 32)"),
+    Case("binary", "last", None, 41, "lecture_predicted"),
+    Case("binary", "last", 0, 41, "lecture_normal"),
+    Case("binary", "first", 1, 42, "lecture_first_layer"),
+    Case("multi", "last", None, 43, "multi_predicted"),
+    Case("multi", "last", 2, 43, "multi_class_2"),
+    Case("wide", "last", None, 44, "non_square"),
 )
 OWN_CASES = (
-    Case("yours", "last", None, 45, "あなたのモデル、class_index=None", "your model, class_index=None"),
-    Case("yours", "last", 0, 45, "あなたのモデル、class_index=0", "your model, class_index=0"),
+    Case("yours", "last", None, 45, "yours_predicted"),
+    Case("yours", "last", 0, 45, "yours_normal"),
 )
-
-TEXT = {
-    "title": ("自己チェック（採点には使われません。点数は隠しテストで決まります）",
-              "Self-check (not graded: the hidden tests decide the grade)"),
-    "all_well": ("✓ すべてのケースで参照と一致しました。提出して大丈夫です（隠しテストは別のモデル・層・クラスで確かめます）。",
-                 "✓ All is well: your maps match the reference on every case. Ready to submit (the hidden tests "
-                 "check other models, layers and classes)."),
-    "failed": ("✗ {failed} / {total} ケースで参照と違います。", "✗ Your maps differ from the reference on {failed} of "
-               "{total} cases."),
-    "mistake": ("考えられる間違い: {name}", "Likely mistake: {name}"),
-    "two_at_once": ("考えられる間違い（{count} つ同時）:", "Likely mistakes ({count} at once):"),
-    "one_of": ("考えられる間違い（次のどれか）:", "Likely mistake (one of these):"),
-    "evidence": ("  根拠: {evidence}", "  Why: {evidence}"),
-    "hint": ("  ヒント（{step}）: {hint}", "  Hint ({step}): {hint}"),
-    "no_match": ("既知の間違いのどれにも当てはまりません。手順（勾配 → チャネル重み → 重み付き和 → ReLU → 正規化 → 拡大）を"
-                 "1 つずつ、途中の値を表示して確かめましょう。",
-                 "None of the known mistakes fits. Check the recipe (gradients → channel weights → weighted sum → "
-                 "ReLU → normalise → upsample) step by step, printing what each step gives."),
-    "raised": ("エラー: {error}", "error: {error}"),
-    "seconds": ("（{seconds:.1f} 秒）", "({seconds:.1f} s)"),
-    "off": ("自己チェックは採点中には実行しません（${switch}=off）。",
-            "The self-check does not run while grading (${switch}=off)."),
-    "yours": ("あなたのマップ", "your map"),
-    "reference": ("参照マップ", "reference map"),
-    "legend": ("黄〜赤 = 正の値（注目）、青 = 負の値、灰色 = NaN、マゼンタの線 = 病変",
-               "yellow to red = positive (attention), blue = negative, grey = NaN, magenta line = lesion"),
-}
-
-
-def _text(key: str, lang: str, **values) -> str:
-    return TEXT[key][LANGS.index(lang)].format(**values)
-
 
 @dataclass
 class CaseResult:
@@ -132,8 +99,8 @@ class CaseResult:
 
     def line(self, lang: str) -> str:
         if self.error is not None:
-            return _text("raised", lang, error=self.error)
-        return describe(self.cam, self.reference)[LANGS.index(lang)]
+            return message("self_check.raised", lang, error=self.error)
+        return describe(self.cam, self.reference)[PAIRS.index(lang)]
 
 
 @dataclass
@@ -186,11 +153,11 @@ def self_check(compute_gradcam, model=None, lang: str | None = None, *, show: bo
     SelfCheckResult or None
         None, after a one-line note, while grading (see :func:`self_check_is_off`).
     """
-    if lang not in (None, *LANGS):
-        raise ValueError(f"lang must be 'ja', 'en' or None, got {lang!r}")
-    langs = [lang] if lang else list(LANGS)
+    if lang not in (None, *LANGUAGES):
+        raise ValueError(f"lang must be {', '.join(map(repr, LANGUAGES))} or None, got {lang!r}")
+    langs = [lang] if lang else list(LANGUAGES)
     if self_check_is_off():
-        print("\n".join(_text("off", code, switch=SWITCH) for code in langs), flush=True)
+        print("\n".join(message("self_check.off", code, switch=SWITCH) for code in langs), flush=True)
         return None
     if not callable(compute_gradcam):
         raise TypeError(f"compute_gradcam must be your function, got {type(compute_gradcam).__name__}")
@@ -258,20 +225,20 @@ def _run(function, case: Case, model) -> CaseResult:
 
 
 # -- the printout and the pictures ------------------------------------------------------------------
-def report(outcome: SelfCheckResult, langs=LANGS) -> str:
+def report(outcome: SelfCheckResult, langs=LANGUAGES) -> str:
     """The verdict as text: each case, then the likely mistake and its hint (or that all is well)."""
     lines = []
     for lang in langs:
-        lines.append(_text("title", lang) + " " + _text("seconds", lang, seconds=outcome.seconds))
+        lines.append(message("self_check.title", lang) + " " + message("self_check.seconds", lang, seconds=outcome.seconds))
         for result in outcome.cases:
             mark = "✓" if result.passed else "✗"
             detail = "" if result.passed else ": " + result.line(lang)
             lines.append(f"  {mark} {result.case.title(lang)}{detail}")
         failed = sum(not result.passed for result in outcome.cases)
         if not failed:
-            lines.append(_text("all_well", lang))
+            lines.append(message("self_check.all_well", lang))
         else:
-            lines.append(_text("failed", lang, failed=failed, total=len(outcome.cases)))
+            lines.append(message("self_check.failed", lang, failed=failed, total=len(outcome.cases)))
             lines += _mistake_lines(outcome, lang)
         lines.append("")
     return "\n".join(lines).rstrip()
@@ -279,26 +246,26 @@ def report(outcome: SelfCheckResult, langs=LANGS) -> str:
 
 def _mistake_lines(outcome: SelfCheckResult, lang: str) -> list[str]:
     """The named mistakes, each with the evidence seen in the maps and the hint to its step."""
-    from .diagnosis import MISTAKES, STEPS
+    from .diagnosis import MISTAKES
     found = outcome.diagnosis
     names = [key for key in outcome.mistakes if key in MISTAKES]
     if found is None or not names:
-        return [_text("no_match", lang)]
-    index = LANGS.index(lang)
+        return [message("self_check.no_match", lang)]
+    index = PAIRS.index(lang)
     evidence = {}
     for finding in found.findings:
         evidence.setdefault(finding.key, (finding.evidence_ja, finding.evidence_en)[index])
     lines = []
     if len(names) > 1:
-        lines.append(_text("two_at_once" if found.status == "matched" else "one_of", lang, count=len(names)))
+        lead = "self_check.two_at_once" if found.status == "matched" else "self_check.one_of"
+        lines.append(message(lead, lang, count=len(names)))
     for key in names:
         mistake = MISTAKES[key]
-        name = (mistake.name_ja, mistake.name_en)[index]
-        lines.append(_text("mistake", lang, name=name) if len(names) == 1 else f"- {name}")
+        name = mistake.name(lang)
+        lines.append(message("self_check.mistake", lang, name=name) if len(names) == 1 else f"- {name}")
         if key in evidence:
-            lines.append(_text("evidence", lang, evidence=evidence[key]))
-        lines.append(_text("hint", lang, step=STEPS[mistake.step][index],
-                           hint=(mistake.hint_ja, mistake.hint_en)[index]))
+            lines.append(message("self_check.evidence", lang, evidence=evidence[key]))
+        lines.append(message("self_check.hint", lang, step=mistake.step_name(lang), hint=mistake.hint(lang)))
     return lines
 
 
@@ -318,15 +285,15 @@ def _draw(failing: list[CaseResult], langs) -> None:
             yours.axis("off")
         scale = draw_map_over_image(reference, result.image, result.reference, result.mask)
         figure.colorbar(scale, ax=reference, fraction=0.046, pad=0.04)
-        yours.set_title(f"{_text('yours', lang)}: {result.case.title(lang)}", fontsize=8, loc="left", **font)
-        reference.set_title(_text("reference", lang), fontsize=8, **font)
-    figure.suptitle(_text("legend", lang), fontsize=8, **font)
+        yours.set_title(f"{message('self_check.yours', lang)}: {result.case.title(lang)}", fontsize=8, loc="left", **font)
+        reference.set_title(message("self_check.reference", lang), fontsize=8, **font)
+    figure.suptitle(message("self_check.legend", lang), fontsize=8, **font)
     _finish_figure(figure)
 
 
 def _figure_font(lang: str) -> tuple[str, dict]:
     """The figure's language and font: Japanese only where matplotlib has a Japanese font (Colab has none)."""
-    if lang != "ja":
+    if lang not in NEEDS_CJK_FONT:
         return lang, {}
     from matplotlib import font_manager
     names = sorted({font.name for font in font_manager.fontManager.ttflist})

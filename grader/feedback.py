@@ -13,6 +13,8 @@ import numpy as np
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from exercise_logic.messages import SEPARATOR, bilingual, in_every_language, message
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -43,9 +45,7 @@ def banner(result: dict, lang: str, details: str = "") -> str:
     rows = "".join(
         f"<tr><td>{html.escape(cell)}</td><td>{points}</td><td>{html.escape(result.get('messages', {}).get(cell, ''))}</td></tr>"
         for cell, points in (result.get("cells") or {}).items())
-    title = ("自動採点（compute_gradcam）の結果" if lang == "ja" else "Autograded result (compute_gradcam)")
-    note = ("この点数が正式な自動採点の点数です。下のノートブックの各セルの点数は参考です。"
-            if lang == "ja" else "This is the official autograded score; the per-cell scores below are indicative.")
+    title, note = message("feedback.title", lang), message("feedback.official_score", lang)
     return (f'<div style="border:2px solid #446;padding:8px;margin:8px 0;font-family:sans-serif">'
             f"<h2>{title}: {auto} / {auto_max}</h2><p>{note}</p>"
             f'<table border="1" cellpadding="4"><tr><th>test</th><th>points</th><th>message</th></tr>{rows}</table>'
@@ -59,26 +59,12 @@ def insert_banner(page: str, block: str) -> str:
     return page[:match.end()] + block + page[match.end():]
 
 
-XRAY_TITLE = "胸部X線（合成、マゼンタの線 = 病変） / chest X-ray (synthetic, magenta line = lesion)"
-NOISE_TITLE = "見えるテストの画像 / the visible test's image"
-XRAY_CAPTIONS = ("あなたのマップ / your map", "参照マップ / reference map")
-LEGEND = ("X線の上の色: 黄〜赤 = 正の値（注目）、青 = 負の値、灰色 = NaN。 / Colours over the X-ray: yellow to red = positive "
-          "(attention), blue = negative, grey = NaN.")
-HIDDEN_ONLY = ("この画像では参照と一致します。違いは隠しテスト（別のモデル・クラス・層）で出ています。 / On this image "
-               "your map matches the reference: the difference shows on the hidden tests (other models, classes or "
-               "layers).")
-CAPTIONS = ("テストの画像 / the test's image", "あなたのマップ / your map", "参照マップ / reference map",
-            "差（あなた − 参照）/ difference (yours − reference)")
-NO_MATCH = ("既知の間違いのどれにも当てはまりませんでした。手順（勾配 → チャネル重み → 重み付き和 → ReLU → 正規化 → 拡大）"
-            "を 1 つずつ、途中の値を表示して確かめましょう。 / None of the known mistakes fits your maps. Check the "
-            "recipe (gradients → channel weights → weighted sum → ReLU → normalise → upsample) step by step, "
-            "printing what each step gives.")
+CAPTIONS = ("feedback.test_image", "feedback.your_map", "feedback.reference_map", "feedback.difference")
 
 
 def _case_text(case) -> str:
     _, _, layer, class_index = case
-    layer_text = ("最初の畳み込み層 / the first conv layer" if layer == "first"
-                  else "last_conv_layer")
+    layer_text = bilingual("feedback.first_conv_layer") if layer == "first" else "last_conv_layer"
     return f"class_index={class_index!r}, {layer_text}"
 
 
@@ -89,25 +75,24 @@ def diagnosis_html(crosscheck: dict) -> str:
     status = found.get("status")
     if status in (None, "correct"):
         return ""
-    title = "<h3>考えられる間違い / Likely mistake</h3>"
+    title = f"<h3>{bilingual('feedback.likely_mistake')}</h3>"
     if status == "no-maps":
-        return title + ("<p>関数がどのテストでもマップを返しませんでした（上のメッセージを見てください）。 / Your function "
-                        "returned no map on any test (see the messages above).</p>")
+        return title + f"<p>{bilingual('feedback.no_maps')}</p>"
     if status == "unknown":
-        return title + f"<p>{html.escape(NO_MATCH)}</p>"
+        return title + f"<p>{html.escape(bilingual('feedback.no_match'))}</p>"
     count = len(found.get("mistakes", []))
     lead = ("" if status == "matched" and count == 1 else
-            f"<p>{count} つの間違いが同時にあります。 / {count} mistakes at once.</p>" if status == "matched" else
-            "<p>次のどれかです（あなたのマップはどれにも合います）。 / One of these (your maps fit each of them):</p>")
+            f"<p>{bilingual('feedback.mistakes_at_once', count=count)}</p>" if status == "matched" else
+            f"<p>{bilingual('feedback.one_of')}</p>")
     evidence = found.get("evidence") or {}
 
     def because(key):
         if key not in evidence:
             return ""
-        ja, en = evidence[key]
-        return f"<br>根拠 / evidence: {html.escape(ja)} / {html.escape(en)}"
-    items = "".join(f"<li><b>{html.escape(MISTAKES[key].name())}</b>{because(key)}<br>ヒント / hint: "
-                    f"{html.escape(MISTAKES[key].hint())}</li>" for key in found["mistakes"] if key in MISTAKES)
+        return f"<br>{bilingual('feedback.evidence')}: {html.escape(SEPARATOR.join(evidence[key]))}"
+    items = "".join(f"<li><b>{html.escape(in_every_language(MISTAKES[key].name))}</b>{because(key)}<br>"
+                    f"{bilingual('feedback.hint')}: {html.escape(in_every_language(MISTAKES[key].hint_at_step))}</li>"
+                    for key in found["mistakes"] if key in MISTAKES)
     return title + lead + f"<ul>{items}</ul>"
 
 
@@ -140,14 +125,14 @@ def _shared_panels(prepared: str, stamp: int, key: str) -> tuple:
 
 def _difference_line(cam, reference) -> str:
     from exercise_logic.map_differences import describe
-    return " / ".join(describe(cam, reference))
+    return SEPARATOR.join(describe(cam, reference))
 
 
 def _missing_note(key: str, student: dict, errors: dict) -> str:
     if key in student:
         shape = tuple(np.shape(student[key]))
-        return f"マップとして描けません（形 {shape}） / cannot draw it as a map (shape {shape})"
-    return "マップがありません / no map: " + str(errors.get(key, "no result"))[:300]
+        return bilingual("feedback.not_a_map", shape=shape)
+    return bilingual("feedback.no_map") + ": " + str(errors.get(key, "no result"))[:300]
 
 
 def failed_tests_html(crosscheck: dict, prepared: Path) -> str:
@@ -176,8 +161,8 @@ def failed_tests_html(crosscheck: dict, prepared: Path) -> str:
     def fails(key):
         return key not in student or rejected(student[key], shared(key)[0])
 
-    parts = ["<h3>不合格のテスト：あなたのマップと参照マップ / Failed tests: your map and the reference map</h3>",
-             f"<p class='gc-legend'>{html.escape(LEGEND)}</p>"]
+    parts = [f"<h3>{bilingual('feedback.failed_tests')}</h3>",
+             f"<p class='gc-legend'>{html.escape(bilingual('feedback.legend'))}</p>"]
     xrays = set(_loaded(prepared / "masks.npz"))        # empty when prepared by an older release
     for grade_id in failed:
         parts.append(f"<h4>{html.escape(grade_id)}</h4>")
@@ -192,8 +177,8 @@ def failed_tests_html(crosscheck: dict, prepared: Path) -> str:
             yours = images.data_uri(images.xray_png(image, cam, mask)) if cam is not None else None
             xray_shows = cam is not None and fails(key)
             line = _difference_line(cam, reference) if cam is not None else _missing_note(key, student, errors)
-            row = _figure(yours, XRAY_CAPTIONS[0]) + _figure(reference_uri, XRAY_CAPTIONS[1])
-            parts.append(f"<p>{html.escape(XRAY_TITLE)}: {html.escape(_case_text(case))}</p>"
+            row = _figure(yours, bilingual("feedback.your_map")) + _figure(reference_uri, bilingual("feedback.reference_map"))
+            parts.append(f"<p>{html.escape(bilingual('feedback.xray_title'))}: {html.escape(_case_text(case))}</p>"
                          f"<table class='gc-maps gc-xray'><tr>{row}</tr></table>"
                          f"<p class='gc-note'>{html.escape(line)}</p>")
         if xray_shows:
@@ -201,7 +186,7 @@ def failed_tests_html(crosscheck: dict, prepared: Path) -> str:
         cases = spec.FEEDBACK_CASES[grade_id]
         failing = [case for case in cases if fails(case_key(case))]
         if xray_drawn and not failing:
-            parts.append(f"<p class='gc-note'>{html.escape(HIDDEN_ONLY)}</p>")
+            parts.append(f"<p class='gc-note'>{html.escape(bilingual('feedback.hidden_only'))}</p>")
             continue
         case = failing[0] if failing else cases[0]
         key = case_key(case)
@@ -218,9 +203,9 @@ def failed_tests_html(crosscheck: dict, prepared: Path) -> str:
         else:
             notes.append(_missing_note(key, student, errors))
         if not failing:
-            notes.append(HIDDEN_ONLY)
-        row = "".join(_figure(uri, caption) for uri, caption in zip(cells, CAPTIONS))
-        parts.append(f"<p>{html.escape(NOISE_TITLE)}: {html.escape(_case_text(case))}</p>"
+            notes.append(bilingual("feedback.hidden_only"))
+        row = "".join(_figure(uri, bilingual(caption)) for uri, caption in zip(cells, CAPTIONS))
+        parts.append(f"<p>{html.escape(bilingual('feedback.noise_title'))}: {html.escape(_case_text(case))}</p>"
                      f"<table class='gc-maps'><tr>{row}</tr></table>"
                      + "".join(f"<p class='gc-note'>{html.escape(note)}</p>" for note in notes))
     return "".join(parts)

@@ -13,6 +13,7 @@ from . import moodle
 from .course import check_course, nbgrader, state_dir
 from .feedback import banner, diagnosis_html, failed_tests_html, insert_banner
 from exercise_logic.diagnosis import MISTAKES
+from exercise_logic.messages import LANGUAGES, SEPARATOR, in_every_language, message
 from .paths import load_spec
 from .results import load_results, review_reasons
 
@@ -21,14 +22,12 @@ def mistake_text(crosscheck: dict, lang: str | None = None) -> str:
     """The diagnosed mistake of one result in words: Japanese, English or both ("" when none was diagnosed)."""
     found = (crosscheck or {}).get("diagnosis") or {}
     mistakes = [MISTAKES[key] for key in found.get("mistakes", []) if key in MISTAKES]
+    if lang is None:
+        return SEPARATOR.join(text for text in (mistake_text(crosscheck, code) for code in LANGUAGES) if text)
+    if found.get("status") == "unknown":
+        return message("report.no_known_mistake", lang)
     both = found.get("status") == "matched"         # every name is there (two mistakes at once)
-    if lang == "ja":
-        return "既知の間違いに当てはまらない" if found.get("status") == "unknown" else \
-            (" と " if both else " または ").join(m.name_ja for m in mistakes)
-    if lang == "en":
-        return "no known mistake fits" if found.get("status") == "unknown" else \
-            (" and " if both else " or ").join(m.name_en for m in mistakes)
-    return " / ".join(text for text in (mistake_text(crosscheck, "ja"), mistake_text(crosscheck, "en")) if text)
+    return message("report.mistakes_and" if both else "report.mistakes_or", lang).join(m.name(lang) for m in mistakes)
 
 
 def rows(course: Path) -> list[dict]:
@@ -108,11 +107,11 @@ def export(course: Path, output: Path | None = None) -> Path:
 
 def _comment(row: dict, crosscheck: dict) -> str:
     """The short feedback comment of one student, for the LMS."""
-    ja, en = mistake_text(crosscheck, "ja"), mistake_text(crosscheck, "en")
-    return (f"自動採点 {row['auto_score']}/{row['auto_max']}" + (f"（考えられる間違い: {ja}）" if ja else "")
-            + "。詳しくはフィードバックファイルを見てください。 / "
-            f"Autograded {row['auto_score']}/{row['auto_max']}" + (f" (likely mistake: {en})" if en else "")
-            + ". The feedback file has the details.")
+    def comment(lang):
+        mistakes = mistake_text(crosscheck, lang)
+        return message("report.comment", lang, score=row["auto_score"], maximum=row["auto_max"],
+                       mistake=message("report.comment_mistake", lang, mistakes=mistakes) if mistakes else "")
+    return in_every_language(comment)
 
 
 def export_moodle(course: Path, worksheet: Path, output: Path | None = None, grade: str = "total") -> dict:

@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "exercise_logic"
 
 # Each module's layer; a module may import only from its own layer or lower ones.
 LAYERS = [
+    ("text in every language", ["messages"]),
     ("files and process set-up", ["atomic_files", "environment"]),
     ("data", ["data"]),
     ("models and scoring", ["streaming", "models", "evaluation"]),

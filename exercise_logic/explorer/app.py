@@ -11,14 +11,11 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..messages import DEFAULT_LANGUAGE, LANGUAGES, bilingual
 from . import layout
 from .events import Page, wire
 from .lab_handlers import ShortcutLabs
 from .output_files import OutputFiles
-
-AUTH_MESSAGE = ("教員から伝えられたユーザー名とパスワードでログインしてください / "
-                "Log in with the name and password your instructor gave you.")
-
 
 @dataclass(frozen=True)
 class QueueSettings:
@@ -49,12 +46,12 @@ def build_app(models, outputs: OutputFiles, *, lang: str = "auto", labs: Shortcu
     The shortcut-lab tab is shown when ``labs`` is given; uploads of a
     student's own model when the source has menus (the kit's models).
     """
-    fixed_lang = lang if lang in ("ja", "en") else None
-    start = fixed_lang or "ja"
+    fixed_lang = lang if lang in LANGUAGES else None
+    start = fixed_lang or DEFAULT_LANGUAGE
     loaded = models.start_model()
     texts = layout.TextTable()
 
-    with gr.Blocks(title="Grad-CAM エクスプローラー / explorer", analytics_enabled=False,
+    with gr.Blocks(title=bilingual("explorer.page_title"), analytics_enabled=False,
                    delete_cache=(120, 900)) as demo:
         page = Page(header=layout.header(texts, start))
         page.menus = layout.model_menus(texts, models, loaded, start)
@@ -82,7 +79,7 @@ def launch_options(workdir, pictures, *, host: str = "127.0.0.1", port: int | No
     ``auth``: Gradio's login check, e.g. :func:`.logins.authenticator`.
     """
     return {"server_name": host, "server_port": port, "share": share,
-            "root_path": root_path, "auth": auth, "auth_message": AUTH_MESSAGE if auth else None,
+            "root_path": root_path, "auth": auth, "auth_message": bilingual("explorer.log_in") if auth else None,
             "run_history": False,            # no runs stored in the browser (medical images)
             "max_file_size": max_file_size,  # refused before upload (HTTP 413)
             "show_error": False,             # handlers give their own messages

@@ -6,14 +6,14 @@ import logging
 
 import gradio as gr
 
-from .texts import t
+from ..messages import bilingual, message, supported_language
 
 log = logging.getLogger("demo")
 
 
 def user_error(message: str) -> gr.Error:
     """A message for the page (a toast), without a stack trace in the server log."""
-    return gr.Error(message, title="エラー / Error", print_exception=False)
+    return gr.Error(message, title=bilingual("explorer.error_title"), print_exception=False)
 
 
 def friendly(function):
@@ -29,6 +29,7 @@ def friendly(function):
             raise
         except Exception as error:
             log.exception("handler %s failed", function.__name__)
-            lang = kwargs.get("lang") or (args[-1] if args and args[-1] in ("ja", "en") else "ja")
-            raise user_error(t("err_internal", lang, error=type(error).__name__)) from None
+            lang = kwargs.get("lang") or (args[-1] if args and isinstance(args[-1], str) else None)
+            lang = supported_language(lang)
+            raise user_error(message("explorer.err_internal", lang, error=type(error).__name__)) from None
     return wrapper

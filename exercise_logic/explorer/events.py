@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from ..explain import COUNTERFACTUAL_METHODS
+from ..messages import language_from_header, message, supported_language
 from . import handlers as h
 from . import lab_handlers as lab
 from .compute_once import ComputeOnce
@@ -21,7 +22,6 @@ from .errors import user_error
 from .layout import TextTable
 from .model_store import DEFAULT_METHOD, PREDICTED, UPLOADED
 from .parsing import parse_lab_settings, target_choices
-from .texts import lang_from_header, normalise_lang, t
 from .uploads import describe
 
 PRIVATE = {"api_visibility": "private"}
@@ -46,7 +46,7 @@ def wire(demo: gr.Blocks, page: Page, texts: TextTable, models, outputs, fixed_l
     model_inputs = [page.menus.dataset, page.menus.model, page.menus.uploaded]
 
     def resolve(dataset, model_type, uploaded, lang, progress=None):
-        return models.resolve(dataset, model_type, uploaded, normalise_lang(lang), progress)
+        return models.resolve(dataset, model_type, uploaded, supported_language(lang), progress)
 
     explorer = page.explorer
     view_inputs = model_inputs + [explorer.image, explorer.sample, explorer.target, explorer.layer,
@@ -73,7 +73,7 @@ def wire(demo: gr.Blocks, page: Page, texts: TextTable, models, outputs, fixed_l
 
     def refresh_model(dataset, model_type, uploaded, target, layer, lang, method=DEFAULT_METHOD):
         """Texts that depend on the model and the language; keeps valid choices."""
-        lang = normalise_lang(lang)
+        lang = supported_language(lang)
         loaded = resolve(dataset, model_type, uploaded, lang)
         targets = target_choices(loaded, lang)
         target = target if target in [value for _, value in targets] else loaded.default_target
@@ -90,9 +90,9 @@ def wire(demo: gr.Blocks, page: Page, texts: TextTable, models, outputs, fixed_l
 
     def select_model(dataset, model_type, uploaded, lang, method, progress=gr.Progress()):  # noqa: B008
         """Load or train (with a progress bar), then show the first sample and the model's default target."""
-        lang = normalise_lang(lang)
+        lang = supported_language(lang)
         if not models.is_ready(dataset, model_type):
-            progress(0.0, desc=t("preparing", lang))
+            progress(0.0, desc=message("explorer.preparing", lang))
             report = h.training_reporter(lambda value, text: progress(value, desc=text), lang)
             resolve(dataset, model_type, uploaded, lang, progress=report)
         loaded = resolve(dataset, model_type, uploaded, lang)
@@ -119,10 +119,10 @@ def wire(demo: gr.Blocks, page: Page, texts: TextTable, models, outputs, fixed_l
         return gr.update(value=bool(wanted) and allowed, interactive=allowed)
 
     def choose_lang(request: gr.Request):
-        return fixed_lang or lang_from_header(request.headers.get("accept-language"), start_lang)
+        return fixed_lang or language_from_header(request.headers.get("accept-language"), start_lang)
 
     def relabel(lang):
-        return texts.updates(normalise_lang(lang))
+        return texts.updates(supported_language(lang))
 
     # -- page load: language from the browser, then the model (training shows progress) ---------
     select_inputs = model_inputs + [page.header.lang, explorer.method]
@@ -246,9 +246,9 @@ def wire_upload(demo, page: Page, models, select_model, select_inputs, select_ou
     ui, menus = page.upload, page.menus
 
     def accept(path, dataset, lang, request: gr.Request):
-        lang = normalise_lang(lang)
+        lang = supported_language(lang)
         if not path:
-            raise user_error(t("err_no_upload", lang))
+            raise user_error(message("explorer.err_no_upload", lang))
         uploaded = models.uploads.accept(request.session_hash, path, Path(path).name, models.store, dataset, lang)
         loaded = uploaded.on(models.store, dataset, lang)
         return {menus.uploaded: uploaded, ui.status: describe(uploaded.model, uploaded.name, lang),
@@ -281,7 +281,7 @@ def wire_api(page: Page, models, outputs, fixed_lang, start_lang) -> None:
     def explain_api(image, target=PREDICTED, layer=None, method=DEFAULT_METHOD, opacity=0.4,
                     request: gr.Request = None):
         header = request.headers.get("accept-language") if request is not None else None
-        lang = fixed_lang or lang_from_header(header, start_lang)
+        lang = fixed_lang or language_from_header(header, start_lang)
         return h.explain_api(models.api_model(lang), outputs, image, target, layer, method, opacity, lang,
                              results)
 

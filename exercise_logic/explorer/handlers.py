@@ -19,6 +19,7 @@ import numpy as np
 from ..data.image_files import ImageInputError, preprocess_image
 from ..evaluation import probabilities_from_logits
 from ..explain import COUNTERFACTUAL_METHODS, PIXEL_METHODS, blank_maps, cam_engine, pointing_game
+from ..messages import message, supported_language
 from ..rendering import enlarge, explanation_pictures, overlay, resize_heatmap
 from .compute_once import ComputeOnce
 from .errors import friendly, user_error
@@ -26,7 +27,6 @@ from .model_store import DEFAULT_METHOD, DISPLAY_SIZE, PREDICTED, ExplorerModel
 from .output_files import OutputFiles, png_bytes
 from .parsing import (parse_colormap, parse_counterfactual, parse_layer, parse_method,
                       parse_opacity, parse_target)
-from .texts import normalise_lang, t
 
 N_GRID = 8                  # images in the comparison grid (the lecture's x_test[:8])
 
@@ -51,12 +51,12 @@ def input_image(loaded: ExplorerModel, image_path, sample_index, lang: str = "ja
         index = int(sample_index)
         images = loaded.images
         if not 0 <= index < len(images.images):
-            raise user_error(t("err_no_image", lang))
+            raise user_error(message("explorer.err_no_image", lang))
         mask = images.masks[index] if images.masks is not None else None
         return images.images[index], mask
     if image_path:
         return read_upload(loaded, image_path, lang), None
-    raise user_error(t("err_no_image", lang))
+    raise user_error(message("explorer.err_no_image", lang))
 
 
 # -- the explanation ----------------------------------------------------------------
@@ -99,14 +99,14 @@ def render(image, heatmap, colormap="jet", opacity=0.4, mask=None):
 
 def lesion_text(loaded: ExplorerModel, heatmap, mask, is_sample: bool, lang: str) -> str:
     if loaded.images.masks is None or not is_sample:
-        return t("no_mask", lang)
+        return message("explorer.no_mask", lang)
     kind = loaded.images.ground_truth  # "lesion" (synthetic) or "box" (NIH's radiologists)
     if mask is None or not np.any(mask):
-        return t(f"no_{kind}", lang)
+        return message(f"explorer.no_{kind}", lang)
     hit = lesion_hit(heatmap, mask)
     if hit is None:
-        return t("flat_map", lang)
-    return t(f"{kind}_hit" if hit else f"{kind}_miss", lang)
+        return message("explorer.flat_map", lang)
+    return message(f"explorer.{kind}_hit" if hit else f"explorer.{kind}_miss", lang)
 
 
 def blank_note(loaded: ExplorerModel, image, explained: int, layer: str, method: str,
@@ -114,13 +114,13 @@ def blank_note(loaded: ExplorerModel, image, explained: int, layer: str, method:
     """(note, offer the counterfactual map?): why a map is blank, or which map is shown."""
     name = loaded.class_names(lang)[int(explained)]
     if counterfactual:
-        return t("counterfactual_shown", lang, cls=name), False
+        return message("explorer.counterfactual_shown", lang, cls=name), False
     if not blank_maps(loaded.model, loaded.model_inputs(image[np.newaxis]), layer, int(explained), method)[0]:
         return "", False
-    note = t("blank_note", lang, cls=name, layer=layer, method=method)
+    note = message("explorer.blank_note", lang, cls=name, layer=layer, method=method)
     offer = method in COUNTERFACTUAL_METHODS
     if not offer:
-        note += " " + t("blank_other_method", lang, choices=", ".join(COUNTERFACTUAL_METHODS))
+        note += " " + message("explorer.blank_other_method", lang, choices=", ".join(COUNTERFACTUAL_METHODS))
     return note, offer
 
 
@@ -142,7 +142,7 @@ class View:
 def view(loaded: ExplorerModel, outputs: OutputFiles, image_path, sample_index, target, layer, method,
          opacity, colormap, counterfactual=False, lang="ja") -> View:
     """The main view of one image: prediction, the three pictures and the notes."""
-    lang = normalise_lang(lang)
+    lang = supported_language(lang)
     image, mask = input_image(loaded, image_path, sample_index, lang)
     method = parse_method(method, lang)
     counterfactual = parse_counterfactual(counterfactual, method, lang)
@@ -174,9 +174,9 @@ def explain_api(loaded: ExplorerModel, outputs: OutputFiles, image_path, target=
     sending the same gallery image gets it computed once. Every caller still
     gets a file of their own.
     """
-    lang = normalise_lang(lang)
+    lang = supported_language(lang)
     if not image_path:
-        raise user_error(t("err_no_image", lang))
+        raise user_error(message("explorer.err_no_image", lang))
     settings = (parse_target(loaded, target, lang), parse_layer(loaded, layer, lang), parse_method(method, lang),
                 parse_opacity(opacity, lang))
 
@@ -200,7 +200,7 @@ def comparison_grid(loaded: ExplorerModel, outputs: OutputFiles, target, layer, 
                     colormap, counterfactual=False, lang="ja"):
     """Overlays of the first 8 gallery samples in one batch, each captioned with its true and
     predicted class, the class its map explains and, with a lesion, hit or miss."""
-    lang = normalise_lang(lang)
+    lang = supported_language(lang)
     images = loaded.images
     indices = images.sample_indices[:N_GRID]
     method = parse_method(method, lang)
@@ -215,16 +215,16 @@ def comparison_grid(loaded: ExplorerModel, outputs: OutputFiles, target, layer, 
         picture = render(result.images[row], result.heatmaps[row], colormap, opacity, mask)[2]
         probabilities = result.probabilities[row]
         best = int(np.argmax(probabilities))
-        caption = f"{t('pred_label', lang)}: {names[best]} {probabilities[best]:.0%}"
+        caption = f"{message('explorer.pred_label', lang)}: {names[best]} {probabilities[best]:.0%}"
         if images.labels is not None:
-            caption = f"{t('true_label', lang)}: {true_label(loaded, images.labels[index], lang)} / " + caption
+            caption = f"{message('explorer.true_label', lang)}: {true_label(loaded, images.labels[index], lang)} / " + caption
         explained = names[int(result.targets[row])]
         if counterfactual:
-            explained += f" ({t('counterfactual_short', lang)})"
-        caption += f" / {t('explains', lang)}: {explained}"
+            explained += f" ({message('explorer.counterfactual_short', lang)})"
+        caption += f" / {message('explorer.explains', lang)}: {explained}"
         hit = lesion_hit(result.heatmaps[row], mask)
         if hit is not None:
-            caption += f" / {t('hit' if hit else 'miss', lang)}"
+            caption += f" / {message('explorer.hit' if hit else 'explorer.miss', lang)}"
         items.append((outputs.write(picture), caption))
     return items
 
@@ -235,7 +235,7 @@ def true_label(loaded: ExplorerModel, label, lang: str) -> str:
     if label.ndim == 0 or label.size == 1:
         return names[int(label.reshape(-1)[0])]
     found = [names[k] for k in np.flatnonzero(label > 0.5)]
-    return "、".join(found) if found else ("所見なし" if lang == "ja" else "no finding")
+    return "、".join(found) if found else message("explorer.no_finding", lang)
 
 
 def gallery_items(loaded: ExplorerModel, lang: str) -> list[tuple[str, str]]:
@@ -253,16 +253,16 @@ def pick_sample(loaded: ExplorerModel, position: int) -> tuple[str, int]:
 
 
 def banner(loaded: ExplorerModel, lang: str) -> str:
-    lang = normalise_lang(lang)
+    lang = supported_language(lang)
     values = {"dataset": loaded.images.title[lang], "model": loaded.title[lang],
               "n": len(loaded.images.images)}
     if loaded.metrics is None:
-        return t("banner_unlabelled", lang, **values)
+        return message("explorer.banner_unlabelled", lang, **values)
     auc = loaded.metrics.get("roc_auc")
-    return t("banner", lang, **values,
+    return message("explorer.banner", lang, **values,
              auc="—" if auc is None or np.isnan(auc) else f"{auc:.3f}",
              acc=f"{loaded.metrics.get('accuracy', float('nan')):.1%}",
-             source=t(loaded.source, lang) if loaded.source else "")
+             source=message(loaded.source, lang) if loaded.source else "")
 
 
 def layer_map_size(model, path: str) -> str:
@@ -283,7 +283,7 @@ def explanation_text(loaded: ExplorerModel | None, layer, lang: str, method=DEFA
                 size = "×".join(map(str, loaded.images.size))
             else:
                 size = layer_map_size(loaded.model, parse_layer(loaded, layer, lang))
-    return t("explanation", lang, map_size=size)
+    return message("explorer.explanation", lang, map_size=size)
 
 
 def training_reporter(report, lang: str):
@@ -291,6 +291,6 @@ def training_reporter(report, lang: str):
     def on_epoch(epoch, epochs, logs):
         value = logs.get("val_accuracy")
         report(epoch / max(1, epochs),
-               t("training", lang, epoch=epoch, epochs=epochs,
+               message("explorer.training", lang, epoch=epoch, epochs=epochs,
                  val="—" if value is None else f"{value:.1%}"))
     return on_epoch

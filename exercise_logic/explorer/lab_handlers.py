@@ -19,6 +19,7 @@ from PIL import Image
 
 from ..explain import METHODS, deletion_insertion, pointing_game, road
 from ..explain.sanity import cascading_randomisation_maps, similarity_to_original
+from ..messages import message, supported_language
 from ..shortcut_lab import ShortcutLabResult, plot_shortcut_lab, run_shortcut_lab
 from ..training import is_cached, training_settings
 from .compute_once import ComputeOnce
@@ -28,7 +29,6 @@ from .model_store import ExplorerModel
 from .output_files import OutputFiles
 from .parsing import (parse_colormap, parse_lab_settings, parse_layer, parse_methods, parse_opacity,
                       parse_target)
-from .texts import normalise_lang, t
 
 COMPARE_STEPS = 16                 # deletion/insertion curve steps (the library's default)
 SANITY_METHODS = ("gradcam", "scorecam", "saliency")   # one CAM, one perturbation CAM, one pixel method
@@ -52,7 +52,7 @@ def _fmt(value: float) -> str:
 
 
 def _pointing_word(hit: bool | None, lang: str) -> str:
-    return "—" if hit is None else t("hit" if hit else "miss", lang)
+    return "—" if hit is None else message("explorer.hit" if hit else "explorer.miss", lang)
 
 
 @friendly
@@ -67,7 +67,7 @@ def compare_methods(loaded: ExplorerModel, outputs: OutputFiles, image_path, sam
     :func:`exercise_logic.deletion_insertion` and :func:`exercise_logic.explain.road`
     in one call each, each following the class its map explains.
     """
-    lang = normalise_lang(lang)
+    lang = supported_language(lang)
     image, mask = input_image(loaded, image_path, sample_index, lang)
     target, layer = parse_target(loaded, target, lang), parse_layer(loaded, layer, lang)
     colormap, opacity = parse_colormap(colormap, lang), parse_opacity(opacity, lang)
@@ -90,8 +90,8 @@ def compare_methods(loaded: ExplorerModel, outputs: OutputFiles, image_path, sam
                             float(removal.morf[row].mean()), float(removal.lerf[row].mean()), hit)
         scores.append(score)
         picture = render(image, maps[row], colormap, opacity, mask if use_mask else None)[2]
-        caption = (f"{method} — {t('deletion_short', lang)} {_fmt(score.deletion_auc)} / "
-                   f"{t('insertion_short', lang)} {_fmt(score.insertion_auc)}")
+        caption = (f"{method} — {message('explorer.deletion_short', lang)} {_fmt(score.deletion_auc)} / "
+                   f"{message('explorer.insertion_short', lang)} {_fmt(score.insertion_auc)}")
         if use_mask:
             caption += f" / {_pointing_word(hit, lang)}"
         items.append((outputs.write(picture), caption))
@@ -99,10 +99,10 @@ def compare_methods(loaded: ExplorerModel, outputs: OutputFiles, image_path, sam
 
 
 def compare_table(scores: list[MethodScore], with_pointing: bool, has_masks: bool, lang: str) -> str:
-    header = [t("col_method", lang), t("col_deletion", lang), t("col_insertion", lang),
-              t("col_road_morf", lang), t("col_road_lerf", lang)]
+    header = [message(f"explorer.{column}", lang)
+              for column in ("col_method", "col_deletion", "col_insertion", "col_road_morf", "col_road_lerf")]
     if with_pointing:
-        header.append(t("col_pointing", lang))
+        header.append(message("explorer.col_pointing", lang))
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for score in scores:
         cells = [f"`{score.method}`", _fmt(score.deletion_auc), _fmt(score.insertion_auc),
@@ -110,9 +110,9 @@ def compare_table(scores: list[MethodScore], with_pointing: bool, has_masks: boo
         if with_pointing:
             cells.append(_pointing_word(score.pointing, lang))
         lines.append("| " + " | ".join(cells) + " |")
-    note = t("compare_note", lang)
+    note = message("explorer.compare_note", lang)
     if not with_pointing:
-        note += " " + t("compare_no_pointing" if has_masks else "no_mask", lang)
+        note += " " + message("explorer.compare_no_pointing" if has_masks else "explorer.no_mask", lang)
     return "\n".join(lines) + "\n\n" + note
 
 
@@ -142,7 +142,7 @@ def sanity_check(loaded: ExplorerModel, outputs: OutputFiles, image_path, sample
     trained model; step s: the top s weighted layers re-initialised, on a copy
     of the model). Captions give the Spearman / SSIM of the map with step 0's.
     """
-    lang = normalise_lang(lang)
+    lang = supported_language(lang)
     image, _ = input_image(loaded, image_path, sample_index, lang)
     methods = parse_methods(methods, lang)
     target, layer = parse_target(loaded, target, lang), parse_layer(loaded, layer, lang)
@@ -152,8 +152,8 @@ def sanity_check(loaded: ExplorerModel, outputs: OutputFiles, image_path, sample
     for method in methods:
         for step, path in enumerate(cascade.layers):
             picture = render(image, cascade.maps[method][step, 0], colormap, 0.5)[2]
-            caption = (f"{method} · {t('step', lang)} {step}: "
-                       f"{t('trained_model', lang) if step == 0 else path} · "
+            caption = (f"{method} · {message('explorer.step', lang)} {step}: "
+                       f"{message('explorer.trained_model', lang) if step == 0 else path} · "
                        f"ρ {_fmt(similarity.spearman[method][step, 0])} / "
                        f"SSIM {_fmt(similarity.ssim[method][step, 0])}")
             items.append((outputs.write(picture), caption))
@@ -161,15 +161,15 @@ def sanity_check(loaded: ExplorerModel, outputs: OutputFiles, image_path, sample
 
 
 def sanity_table(similarity, lang: str) -> str:
-    steps = [f"{step}: {t('trained_model', lang) if step == 0 else path}"
+    steps = [f"{step}: {message('explorer.trained_model', lang) if step == 0 else path}"
              for step, path in enumerate(similarity.layers)]
-    lines = [f"| {t('col_method', lang)} | " + " | ".join(steps) + " |",
+    lines = [f"| {message('explorer.col_method', lang)} | " + " | ".join(steps) + " |",
              "|" + "---|" * (len(steps) + 1)]
     for row in similarity.methods:
         cells = [f"{_fmt(similarity.spearman[row][s, 0])} / {_fmt(similarity.ssim[row][s, 0])}"
                  for s in range(len(steps))]
         lines.append(f"| `{row}` | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\n" + t("sanity_note", lang)
+    return "\n".join(lines) + "\n\n" + message("explorer.sanity_note", lang)
 
 
 # -- shortcut lab ------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def lab_reporter(report, lang: str, total: int = 2):
         state["last"] = epoch
         value = logs.get("val_accuracy")
         report(((state["model"] - 1) * epochs + epoch) / (total * max(1, epochs)),
-               t("lab_training", lang, model=state["model"], total=total, epoch=epoch, epochs=epochs,
+               message("explorer.lab_training", lang, model=state["model"], total=total, epoch=epoch, epochs=epochs,
                  val="—" if value is None else f"{value:.1%}"))
     return on_epoch
 
@@ -222,7 +222,7 @@ def shortcut_lab(labs: ShortcutLabs, outputs: OutputFiles, model_type, strength,
 
     ``progress(fraction, text)`` is called while the two models train.
     """
-    lang = normalise_lang(lang)
+    lang = supported_language(lang)
     key = parse_lab_settings(model_type, strength, epochs, lang)
     report = None
     if callable(progress) and labs.cached(key) is None:
@@ -233,16 +233,16 @@ def shortcut_lab(labs: ShortcutLabs, outputs: OutputFiles, model_type, strength,
 
 def lab_texts(result, lang: str) -> tuple[str, str]:
     """(summary, table) of a lab result in ``lang``."""
-    lang = normalise_lang(lang)
+    lang = supported_language(lang)
     summary = result.summary(lang).replace("\n- ", "\n\n- ").replace("\n→", "\n\n→").replace("\n->", "\n\n->")
     s, c = result.shortcut, result.control
     pct = lambda value: "—" if not np.isfinite(value) else f"{value:.0%}"
-    rows = [(t("lab_val", lang), pct(s.val_accuracy), pct(c.val_accuracy)),
-            (t("lab_test", lang), pct(s.test_accuracy), pct(c.test_accuracy)),
-            (t("lab_drop", lang), f"{result.accuracy_drop:.1f}", f"{result.control_drop:.1f}"),
-            (t("lab_marker_peak", lang), pct(s.marker_peak), pct(c.marker_peak)),
-            (t("lab_pointing", lang), pct(s.pointing), pct(c.pointing))]
-    table = [f"| | {t('lab_shortcut', lang)} | {t('lab_control', lang)} |", "|---|---|---|"]
+    rows = [(message("explorer.lab_val", lang), pct(s.val_accuracy), pct(c.val_accuracy)),
+            (message("explorer.lab_test", lang), pct(s.test_accuracy), pct(c.test_accuracy)),
+            (message("explorer.lab_drop", lang), f"{result.accuracy_drop:.1f}", f"{result.control_drop:.1f}"),
+            (message("explorer.lab_marker_peak", lang), pct(s.marker_peak), pct(c.marker_peak)),
+            (message("explorer.lab_pointing", lang), pct(s.pointing), pct(c.pointing))]
+    table = [f"| | {message('explorer.lab_shortcut', lang)} | {message('explorer.lab_control', lang)} |", "|---|---|---|"]
     table += [f"| {name} | {a} | {b} |" for name, a, b in rows]
     return summary, "\n".join(table)
 

@@ -22,13 +22,13 @@ from ..data.lazy_arrays import PackedMasks, StreamedImages
 from ..data.nih_boxes import BoxMasks, box_files_present, load_chest_boxes
 from ..evaluation import evaluate
 from ..explain import METHODS, cam_engine, conv_layer_names, output_kind
+from ..messages import LANGUAGES, has_message, message, supported_language
 from ..models import MODEL_TYPES
 from ..rendering import enlarge
 from ..training import is_cached, train_or_load, training_settings
 from .compute_once import ComputeOnce
 from .errors import log, user_error
 from .output_files import save_png_atomically
-from .texts import dataset_name, model_name, normalise_lang, t
 
 DISPLAY_SIZE = 224          # pictures are enlarged by a whole factor to about this size, never shrunk
 N_SAMPLES = 16              # dataset test images in the sample gallery
@@ -40,6 +40,17 @@ UPLOADED = "uploaded"       # the model-menu value of a session's uploaded model
 
 def dataset_key(name: str, size: int) -> str:
     return f"{name}-{size}"
+
+
+def model_name(model_type: str, lang: str) -> str:
+    """The menu's name of a model type; an unknown type is shown as it is."""
+    message_id = f"explorer.model_name.{model_type}"
+    return message(message_id, lang) if has_message(message_id) else model_type
+
+
+def dataset_name(name: str, size: int, lang: str) -> str:
+    message_id = f"explorer.dataset_name.{name}"
+    return f"{message(message_id, lang) if has_message(message_id) else name} {size}×{size}"
 
 
 def parse_dataset_key(key: str) -> tuple[str, int]:
@@ -74,7 +85,7 @@ class ImageSet:
     ground_truth: str = "lesion"
 
     def class_names(self, lang: str) -> list[str]:
-        return list(self.names[normalise_lang(lang)])
+        return list(self.names[supported_language(lang)])
 
     @property
     def size(self) -> tuple[int, int]:
@@ -116,7 +127,7 @@ def default_class_names(outputs: int) -> dict:
     """Class names when none are given: normal/abnormal for one sigmoid unit, else "class k"."""
     if outputs == 1:
         return {"ja": list(BINARY_LABELS_JA.values()), "en": list(BINARY_LABELS.values())}
-    return {"ja": [f"クラス {k}" for k in range(outputs)], "en": [f"class {k}" for k in range(outputs)]}
+    return {lang: [message("explorer.class_number", lang, number=k) for k in range(outputs)] for lang in LANGUAGES}
 
 
 @dataclass
@@ -126,7 +137,7 @@ class ExplorerModel:
     ``key`` is unique to this model (results are cached under it); ``title``
     names the model by language; ``metrics`` holds the test accuracy and
     ROC-AUC when the images have labels; ``source`` is a text key
-    ("from_cache", "trained_now") or "".
+    ("explorer.from_cache", "explorer.trained_now") or "".
     """
     model: object
     images: ImageSet
@@ -255,7 +266,7 @@ class ModelStore:
 
     def check_dataset(self, key: str, lang: str = "ja") -> None:
         if key not in self.dataset_keys():
-            raise user_error(t("err_dataset", lang, value=key))
+            raise user_error(message("explorer.err_dataset", lang, value=key))
 
     def image_set(self, key: str, lang: str = "ja") -> ImageSet:
         """A dataset's test split as an image set, its gallery written once."""
@@ -279,7 +290,7 @@ class ModelStore:
         paths = write_samples(test.images, indices, self.workdir / "samples" / key)
         return ImageSet(key, test.images, test.labels, masks,
                         {"ja": dataset.class_names("ja"), "en": dataset.class_names("en")},
-                        {lang: dataset_name(name, size, lang) for lang in ("ja", "en")},
+                        {lang: dataset_name(name, size, lang) for lang in LANGUAGES},
                         int(dataset.info.get("n_channels", 1)) == 1, indices, paths, ground_truth)
 
     def get(self, key: str, model_type: str = "simple", progress=None, lang: str = "ja") -> ExplorerModel:
@@ -287,10 +298,10 @@ class ModelStore:
         if not self.is_loaded(key, model_type):
             self.check_dataset(key, lang)
             if model_type not in MODEL_TYPES:
-                raise user_error(t("err_model", lang, error=model_type))
+                raise user_error(message("explorer.err_model", lang, error=model_type))
             if model_type == "transfer" and not self.is_cached(key, model_type) \
                     and not transfer_weights_present():
-                raise user_error(t("err_transfer_offline", lang))  # training would download them
+                raise user_error(message("explorer.err_transfer_offline", lang))  # training would download them
         return self._models.get((key, model_type), lambda: self._load(key, model_type, progress, lang))
 
     def _load(self, key, model_type, progress, lang) -> ExplorerModel:
@@ -301,11 +312,11 @@ class ModelStore:
                                     progress=progress if callable(progress) else False)
         except (RuntimeError, OSError, ValueError) as error:  # e.g. transfer weights offline
             log.warning("model %s/%s unavailable: %s", key, model_type, error)
-            raise user_error(t("err_model", lang, error=error)) from None
+            raise user_error(message("explorer.err_model", lang, error=error)) from None
         images = self._image_sets.get(key, lambda: self._make_image_set(key, trained.dataset))
         loaded = ExplorerModel(trained.model, images,
-                               {lang: model_name(model_type, lang) for lang in ("ja", "en")},
-                               trained.metrics, "from_cache" if trained.from_cache else "trained_now",
+                               {lang: model_name(model_type, lang) for lang in LANGUAGES},
+                               trained.metrics, "explorer.from_cache" if trained.from_cache else "explorer.trained_now",
                                key=f"{key}/{model_type}")
         loaded.warm_up()
         return loaded

@@ -15,14 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..messages import DEFAULT_LANGUAGE, LANGUAGES, bilingual, message
 from . import environment
-from .texts import t
 
-DEMO_HINT = (  # the extra is pyproject.toml's
-    "explore() には Gradio が必要です。キットを extra `[demo]` 付きで入れ直すか（例: "
-    "`pip install 'exercise-logic[cpu,demo] @ git+<キットの URL>'`）、`pip install gradio` で入れてください。\n"
-    "explore() needs Gradio: reinstall the kit with the `[demo]` extra (e.g. "
-    "`pip install 'exercise-logic[cpu,demo] @ git+<kit URL>'`), or `pip install gradio`.")
 
 #: Set to ``off`` where no page may be served, e.g. while an autograder runs the notebook.
 SWITCH = "EXERCISE_LOGIC_EXPLORE"
@@ -76,14 +71,14 @@ def explore(model, images, labels=None, masks=None, class_names=None, lang=None,
         grading a notebook never starts a server).
     """
     if explore_is_off():
-        print("\n".join(t("explore_off", code, switch=SWITCH) for code in ([lang] if lang else ["ja", "en"])),
+        print("\n".join(message("explorer.explore_off", code, switch=SWITCH) for code in ([lang] if lang else LANGUAGES)),
               flush=True)
         return None
     environment.set_app_variables()  # before Gradio is imported
     try:
         import gradio  # noqa: F401
     except ImportError as error:
-        raise ImportError(DEMO_HINT) from error
+        raise ImportError(bilingual("explorer.needs_gradio", separator="\n")) from error
     workdir = Path(tempfile.mkdtemp(prefix="exercise-logic-explore-"))
     loaded = own_model(model, images, labels, masks, class_names, workdir)
 
@@ -100,9 +95,9 @@ def explore(model, images, labels=None, masks=None, class_names=None, lang=None,
     with stop_signals() if block else contextlib.nullcontext() as stop:
         demo.launch(**options, inline=in_notebook if inline is None else inline, prevent_thread_lock=True)
         if not in_notebook:
-            print(t("server_started", lang or "ja", url=demo.local_url), flush=True)
+            print(message("explorer.server_started", lang or DEFAULT_LANGUAGE, url=demo.local_url), flush=True)
         if block:
-            serve_until_stopped(demo, stop, lang or "ja")
+            serve_until_stopped(demo, stop, lang or DEFAULT_LANGUAGE)
     return demo
 
 
@@ -151,11 +146,11 @@ def own_model(model, images, labels=None, masks=None, class_names=None, workdir=
     else:
         gray = bool(np.allclose(images[..., :1], images)) if images.shape[-1] == 3 else True
     image_set = ImageSet("notebook", images, labels, masks, names,
-                         {lang: f"{t('own_images', lang)} {images.shape[1]}×{images.shape[2]}"
-                          for lang in ("ja", "en")}, gray, indices,
+                         {lang: f"{message('explorer.own_images', lang)} {images.shape[1]}×{images.shape[2]}"
+                          for lang in LANGUAGES}, gray, indices,
                          write_samples(images, indices, workdir / "samples"))
-    loaded = ExplorerModel(model, image_set, {lang: f"{t('own_model', lang)} `{model.name}`"
-                                              for lang in ("ja", "en")})
+    loaded = ExplorerModel(model, image_set, {lang: f"{message('explorer.own_model', lang)} `{model.name}`"
+                                              for lang in LANGUAGES})
     loaded.metrics = test_metrics(loaded) if labels is not None and outputs in (1, len(names["en"])) \
         else None
     loaded.warm_up()

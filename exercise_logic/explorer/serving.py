@@ -15,7 +15,7 @@ import signal
 import threading
 from collections.abc import Iterator
 
-from .texts import t
+from ..messages import message
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -39,4 +39,4 @@ def serve_until_stopped(demo, stop: threading.Event, lang: str = "ja") -> None:
             pass
     finally:
         demo.close(verbose=False)
-        print(t("server_stopped", lang), flush=True)
+        print(message("explorer.server_stopped", lang), flush=True)

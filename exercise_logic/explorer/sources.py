@@ -7,10 +7,10 @@ the model passed to :func:`exercise_logic.explore`.
 """
 from __future__ import annotations
 
+from ..messages import message
 from ..models import MODEL_TYPES
 from .errors import user_error
-from .model_store import UPLOADED, ExplorerModel, ModelStore, parse_dataset_key
-from .texts import dataset_name, model_name, t
+from .model_store import UPLOADED, ExplorerModel, ModelStore, dataset_name, model_name, parse_dataset_key
 from .uploads import UploadedModels
 
 
@@ -32,7 +32,7 @@ class KitModels:
     def resolve(self, dataset, model_type, uploaded, lang: str = "ja", progress=None) -> ExplorerModel:
         if model_type == UPLOADED:
             if uploaded is None or uploaded.model is None:
-                raise user_error(t("err_no_upload", lang))
+                raise user_error(message("explorer.err_no_upload", lang))
             return uploaded.on(self.store, dataset, lang)
         return self.store.get(dataset, model_type, progress=progress, lang=lang)
 
@@ -54,7 +54,7 @@ class KitModels:
 
     @staticmethod
     def model_choices(lang: str) -> list[tuple[str, str]]:
-        return [(model_name(kind, lang), kind) for kind in MODEL_TYPES] + [(t("uploaded_model", lang), UPLOADED)]
+        return [(model_name(kind, lang), kind) for kind in MODEL_TYPES] + [(message("explorer.uploaded_model", lang), UPLOADED)]
 
 
 class OwnModel:

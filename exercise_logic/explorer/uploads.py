@@ -23,10 +23,10 @@ from pathlib import Path
 import gradio as gr
 
 from ..explain import conv_layer_names, output_kind
+from ..messages import LANGUAGES, message
 from .compute_once import ComputeOnce
 from .errors import log, user_error
 from .model_store import ExplorerModel, ModelStore, dataset_key, parse_dataset_key, test_metrics
-from .texts import t
 
 #: Uploads above this size are refused before loading (under the server's upload limit,
 #: so that the refusal is the explorer's own message; the lecture's models are under 1 MB).
@@ -51,7 +51,7 @@ class UploadedModel:
 
         def attach():
             loaded = ExplorerModel(self.model, images,
-                                   {lang: f"{t('uploaded_model', lang)} `{self.name}`" for lang in ("ja", "en")})
+                                   {lang: f"{message('explorer.uploaded_model', lang)} `{self.name}`" for lang in LANGUAGES})
             loaded.metrics = test_metrics(loaded)
             loaded.warm_up()
             return loaded
@@ -70,7 +70,7 @@ def _dataset_at(store: ModelStore, name: str, size: int, filename: str, lang: st
         if candidate in keys:
             return candidate
     sizes = sorted({parse_dataset_key(key)[1] for key in keys})
-    raise user_error(t("err_upload_image_size", lang, name=filename, size=size,
+    raise user_error(message("explorer.err_upload_image_size", lang, name=filename, size=size,
                        sizes=", ".join(map(str, sizes))))
 
 
@@ -83,7 +83,7 @@ def check_outputs(model, classes: int, name: str, lang: str) -> None:
     if units == classes:
         return
     shown = shapes[0] if len(shapes) == 1 else shapes
-    raise user_error(t("err_upload_output", lang, name=name, shape=shown, classes=classes))
+    raise user_error(message("explorer.err_upload_output", lang, name=name, shape=shown, classes=classes))
 
 
 def load_uploaded_model(path, lang: str = "ja", max_bytes: int = MAX_MODEL_BYTES, name: str | None = None):
@@ -98,26 +98,26 @@ def load_uploaded_model(path, lang: str = "ja", max_bytes: int = MAX_MODEL_BYTES
     path = Path(path)
     name = name or path.name
     if not name.lower().endswith(".keras"):
-        raise user_error(t("err_upload_type", lang, name=name))
+        raise user_error(message("explorer.err_upload_type", lang, name=name))
     size = path.stat().st_size
     if size > max_bytes:
-        raise user_error(t("err_upload_size", lang, name=name, size=size / 2**20, limit=max_bytes / 2**20))
+        raise user_error(message("explorer.err_upload_size", lang, name=name, size=size / 2**20, limit=max_bytes / 2**20))
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except ValueError as error:
         text = str(error)
         if "safe_mode" in text or "Lambda" in text or "unsafe" in text:
-            raise user_error(t("err_upload_unsafe", lang, name=name, error=_first_line(text))) from None
-        raise user_error(t("err_upload_broken", lang, name=name, error=_first_line(text))) from None
+            raise user_error(message("explorer.err_upload_unsafe", lang, name=name, error=_first_line(text))) from None
+        raise user_error(message("explorer.err_upload_broken", lang, name=name, error=_first_line(text))) from None
     except (OSError, zipfile.BadZipFile, KeyError, TypeError, EOFError) as error:
-        raise user_error(t("err_upload_broken", lang, name=name, error=_first_line(str(error))
+        raise user_error(message("explorer.err_upload_broken", lang, name=name, error=_first_line(str(error))
                            or type(error).__name__)) from None
     inputs = [tuple(tensor.shape) for tensor in getattr(model, "inputs", None) or []]
     if len(inputs) != 1 or len(inputs[0]) != 4 or inputs[0][-1] not in (1, 3) \
             or None in inputs[0][1:] or inputs[0][1] != inputs[0][2]:
-        raise user_error(t("err_upload_input", lang, name=name, shape=inputs or "?"))
+        raise user_error(message("explorer.err_upload_input", lang, name=name, shape=inputs or "?"))
     if not conv_layer_names(model):
-        raise user_error(t("err_upload_no_conv", lang, name=name))
+        raise user_error(message("explorer.err_upload_no_conv", lang, name=name))
     return model
 
 
@@ -130,7 +130,7 @@ def describe(model, name: str, lang: str) -> str:
     """The page's confirmation of an accepted upload."""
     shape = "×".join(str(side) for side in model.inputs[0].shape[1:])
     outputs = f"{model.outputs[0].shape[-1]} ({output_kind(model)})"
-    return t("upload_ok", lang, name=name, shape=shape, convs=len(conv_layer_names(model)), outputs=outputs)
+    return message("explorer.upload_ok", lang, name=name, shape=shape, convs=len(conv_layer_names(model)), outputs=outputs)
 
 
 class UploadedModels:
@@ -153,7 +153,7 @@ class UploadedModels:
             raise
         except Exception as error:  # a model that loads but does not run on the images
             log.warning("upload %s refused: %s", name, error)
-            raise user_error(t("err_upload_run", lang, name=name,
+            raise user_error(message("explorer.err_upload_run", lang, name=name,
                                error=_first_line(str(error)) or type(error).__name__)) from None
         finally:
             with contextlib.suppress(OSError):

@@ -14,7 +14,7 @@ from exercise_logic.data.nih_boxes import box_corners, box_mask
 from exercise_logic.explorer import handlers as h
 from exercise_logic.explorer.model_store import ExplorerModel, ModelStore
 from exercise_logic.explorer.output_files import OutputFiles
-from exercise_logic.explorer.texts import t
+from exercise_logic.messages import message
 from exercise_logic.rendering import OUTLINE_RGB, draw_outline
 
 KEY = "chestmnist-28"
@@ -70,13 +70,13 @@ def test_view_draws_the_radiologists_box_and_says_hit_or_miss(boxed, tmp_path):
     frame = (draw_outline(np.zeros((224, 224, 3), np.uint8), loaded.images.masks[1]) == OUTLINE_RGB).all(-1)
     assert frame.any()
     np.testing.assert_array_equal(magenta, frame)  # the two boxes' frames, and nothing else magenta
-    assert any(view.lesion in (t("box_hit", "ja"), t("box_miss", "ja")) for view in shown), \
+    assert any(view.lesion in (message("explorer.box_hit", "ja"), message("explorer.box_miss", "ja")) for view in shown), \
         [view.lesion for view in shown]
     english = h.view(loaded, outputs, None, 1, "abnormal", None, "gradcam", 0.4, "jet", False, "en")
-    assert "radiologist's box" in english.lesion or english.lesion == t("flat_map", "en")
+    assert "radiologist's box" in english.lesion or english.lesion == message("explorer.flat_map", "en")
     unboxed = int(loaded.images.sample_indices[2])
     plain = h.view(loaded, outputs, None, unboxed, "abnormal", None, "gradcam", 0.4, "jet", False, "en")
-    assert plain.lesion == t("no_box", "en") and not (_pixels(plain.overlay) == OUTLINE_RGB).all(-1).any()
+    assert plain.lesion == message("explorer.no_box", "en") and not (_pixels(plain.overlay) == OUTLINE_RGB).all(-1).any()
 
 
 def test_grid_outlines_the_boxed_images(boxed, tmp_path):
@@ -100,4 +100,4 @@ def test_without_usable_box_files_chestmnist_has_no_ground_truth(boxed, tmp_path
     loaded = ExplorerModel(boxed[1].model, images, {"ja": "m", "en": "m"})
     shown = h.view(loaded, OutputFiles(tmp_path / "out"), None, int(images.sample_indices[0]), "abnormal", None,
                    "gradcam", 0.4, "jet", False, "en")
-    assert shown.lesion == t("no_mask", "en") and "box files" in shown.lesion
+    assert shown.lesion == message("explorer.no_mask", "en") and "box files" in shown.lesion

@@ -11,6 +11,7 @@ import pytest
 
 from exercise_logic import diagnosis
 from exercise_logic.diagnosis import MISTAKES, STEPS, properties
+from exercise_logic.messages import LANGUAGES
 from grader import crosscheck
 from variants import BASE, CORRECT, MISTAKES as MISTAKE_VARIANTS, _edit
 
@@ -146,10 +147,10 @@ def test_each_wrong_grid_differs_from_the_correct_one_somewhere(lab):
 def test_names_and_hints_are_bilingual_and_give_no_code():
     for mistake in MISTAKES.values():
         assert mistake.step in STEPS
-        assert mistake.name_ja and mistake.name_en and mistake.hint_ja and mistake.hint_en
-        for text in (mistake.hint_ja, mistake.hint_en):
-            assert not any(token in text for token in ("tf.", "np.", "reduce_", "=", "()")), text
-        assert STEPS[mistake.step][0] in mistake.hint() and STEPS[mistake.step][1] in mistake.hint()
+        for lang in LANGUAGES:
+            assert mistake.name(lang) and mistake.hint(lang)
+            assert not any(token in mistake.hint(lang) for token in ("tf.", "np.", "reduce_", "=", "()")), lang
+            assert mistake.hint_at_step(lang).startswith(mistake.step_name(lang) + ": ")
 
 
 # -- the corpus: answers written as other people would (tests/grader/corpus) ------
