@@ -220,3 +220,25 @@ def test_kpcacam_with_a_linear_kernel_on_the_hand_built_model():
         KPCACAM(model, "conv", kernel="poly")
     with pytest.raises(ValueError, match="gamma"):
         KPCACAM(model, "conv", gamma=0)
+
+
+def test_kpcacam_pools_a_grid_larger_than_its_limit_and_upsamples_the_component():
+    """Above ``max_points`` grid points, the component of the average-pooled activations, upsampled."""
+    class SmallLimit(KPCACAM):
+        max_points = 9  # the 6x6 grid is pooled 2x2 to 3x3, as 224 px's 109x109 is pooled 4x4
+    model = gap_model(1, seed=11)
+    images = images_of(3, seed=12)
+    maps = SmallLimit(model, "conv")(images, 1)
+    assert not np.allclose(maps, KPCACAM(model, "conv")(images, 1), atol=1e-3)
+    for A, heatmap in zip(activations(model, images), maps):
+        pooled = A.reshape(3, 2, 3, 2, A.shape[-1]).mean(axis=(1, 3))
+        projection, _ = kpca_reference(pooled)
+        upsampled = tf.image.resize(projection[..., None].astype(np.float32), (6, 6)).numpy()[..., 0]
+        np.testing.assert_allclose(heatmap, finish(upsampled), atol=1e-4)
+
+
+def test_kpcacam_keeps_the_lecture_cnns_224_px_grid_within_its_limit():
+    engine = KPCACAM(el.build_model((224, 224, 1), 1))
+    grid = engine.model.get_layer(engine.layer).output.shape[1:3]  # 109 x 109
+    pooled = engine.pooled(tf.zeros((1, *grid, 4)))
+    assert grid[0] * grid[1] > KPCACAM.max_points >= pooled.shape[1] * pooled.shape[2] > KPCACAM.max_points / 4

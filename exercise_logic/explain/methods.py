@@ -43,6 +43,8 @@ Pixel-space methods (gradients of the score with respect to the input):
 """
 from __future__ import annotations
 
+import math
+
 import tensorflow as tf
 
 from .base import BaseCAM, PixelAttribution
@@ -227,12 +229,20 @@ class KPCACAM(BaseCAM):
         'linear' gives the first principal component, i.e. Eigen-CAM).
     gamma : float, optional
         Kernel coefficient; default 1 / channels (scikit-learn's).
+
+    Notes
+    -----
+    The eigendecomposition is cubic in the grid's points, so a grid of more than
+    :attr:`max_points` is average-pooled to at most that many first and the
+    component upsampled back (bilinear): the lecture CNN's last grid at 224 px
+    has 109 x 109 points, minutes and 0.5 GB per image unpooled.
     """
 
     name = "kpcacam"
     uses_gradients = False
     batch_size = 64  # one (h w) x (h w) kernel matrix and its eigendecomposition per image
     KERNELS = ("sigmoid", "linear")
+    max_points = 1024
 
     def __init__(self, model, layer=None, counterfactual: bool = False, kernel: str = "sigmoid",
                  gamma=None):
@@ -253,7 +263,15 @@ class KPCACAM(BaseCAM):
         inner = tf.matmul(points, points, transpose_b=True)
         return inner if self.kernel == "linear" else tf.tanh(gamma * inner + 1.0)
 
+    def pooled(self, activations):
+        """Activations average-pooled to at most :attr:`max_points` grid points."""
+        height, width = activations.shape[1:3]
+        factor = math.ceil(math.sqrt(height * width / self.max_points))
+        return activations if factor == 1 else tf.nn.avg_pool2d(activations, factor, factor, "SAME")
+
     def combine(self, activations, gradients, images, chosen):
+        grid = activations.shape[1:3]
+        activations = self.pooled(activations)
         shape = tf.shape(activations)
         points = tf.reshape(activations, (shape[0], shape[1] * shape[2], activations.shape[-1]))
         points -= tf.reduce_mean(points, axis=1, keepdims=True)
@@ -266,4 +284,7 @@ class KPCACAM(BaseCAM):
         largest = tf.gather(top, tf.argmax(tf.abs(top), axis=1), batch_dims=1)
         sign = tf.where(largest < 0, -1.0, 1.0)
         projection = top * (sign * tf.sqrt(tf.nn.relu(values[:, -1])))[:, tf.newaxis]
-        return tf.reshape(projection, shape[:3])
+        component = tf.reshape(projection, shape[:3])
+        if activations.shape[1:3] == grid:
+            return component
+        return tf.image.resize(component[..., tf.newaxis], grid, method="bilinear")[..., 0]
