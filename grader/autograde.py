@@ -153,8 +153,8 @@ def autograde(course: Path, *, workers: int | None = None, limits: Limits | None
     course = check_course(course)
     limits = limits or Limits()
     with course_lock(course), sigterm_interrupts():
-        if not (state_dir(course) / "crosscheck" / "references.npz").exists():
-            from . import crosscheck as cc
+        from . import crosscheck as cc
+        if not cc.is_prepared(state_dir(course) / "crosscheck"):
             cc.prepare(state_dir(course) / "crosscheck")
         jobs, done = plan(course, student, crosscheck, regrade)
         if not jobs:

@@ -110,12 +110,34 @@ def prepare(folder: Path) -> Path:
     np.savez(tmp / "masks.npz", **masks)      # lesion outlines of the X-ray cases (never sent to the child)
     (tmp / "diagnosis.npz").write_bytes(diagnosis.save_cases(facts))
     (tmp / "cases.json").write_text(json.dumps(cases, indent=1))
-    shutil.copy(checks.__file__, tmp / "graded_checks.py")   # the child builds the models with it
-    shutil.copy(Path(el.__file__).parent / "models.py", tmp / "_gc_models.py")
+    for name, source in _copied_sources().items():   # the child builds the models with them
+        shutil.copy(source, tmp / name)
     if folder.exists():
         shutil.rmtree(folder)
     tmp.rename(folder)
     return folder
+
+
+PREPARED_FILES = ("inputs.npz", "references.npz", "masks.npz", "diagnosis.npz", "cases.json", "models")
+
+
+def _copied_sources() -> dict[str, Path]:
+    """The kit's files the child runs, by their name in the prepared folder."""
+    import exercise_logic as el
+    return {"graded_checks.py": Path(load_checks().__file__),
+            "_gc_models.py": Path(el.__file__).parent / "models.py"}
+
+
+def is_prepared(folder: Path) -> bool:
+    """Whether ``folder`` holds every file :func:`prepare` writes, made from this kit's checks and models.
+
+    False for a folder prepared by an older kit (another set of files, or other checks),
+    so that grading after an upgrade prepares again instead of failing every cross-check.
+    """
+    folder = Path(folder)
+    return (all((folder / name).exists() for name in PREPARED_FILES)
+            and all((folder / name).is_file() and (folder / name).read_bytes() == source.read_bytes()
+                    for name, source in _copied_sources().items()))
 
 
 # -- 2. extract ----------------------------------------------------------------

@@ -155,3 +155,25 @@ def test_the_cross_checks_comparison_is_the_modules(prepared, spec, monkeypatch)
     result = crosscheck.compare(run, prepared)
     assert result["score"] == 0 and all("deliberately broken" in m for m in result["messages"].values())
     assert crosscheck.rejected(references[key], references[key])
+
+
+def test_a_folder_prepared_by_an_older_kit_is_prepared_again(prepared, tmp_path):
+    """``autograde`` prepares again unless the folder has every file, made from this kit's checks."""
+    from grader import crosscheck
+
+    def copy():
+        folder = tmp_path / f"copy{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(prepared, folder)
+        return folder
+
+    assert crosscheck.is_prepared(prepared)
+    older = copy()  # the layout before the checks were a module: checks.py beside the data
+    (older / "graded_checks.py").rename(older / "checks.py")
+    assert not crosscheck.is_prepared(older)
+    edited = copy()  # prepared with other checks (an upgrade changed graded_checks.py)
+    (edited / "graded_checks.py").write_text((edited / "graded_checks.py").read_text() + "\n_GC_ATOL = 1.0\n")
+    assert not crosscheck.is_prepared(edited)
+    unfinished = copy()
+    shutil.rmtree(unfinished / "models")
+    assert not crosscheck.is_prepared(unfinished)
+    assert not crosscheck.is_prepared(tmp_path / "absent")
