@@ -213,7 +213,7 @@ def run_student(source: str, prepared: Path, timeout: float = CROSSCHECK_TIMEOUT
             return {"outputs": {}, "errors": {"*": f"SyntaxError: {error}"}, "status": "syntax-error",
                     "dropped": [], "seconds": 0.0, "feedback_outputs": {}, "feedback_errors": {}}
         (work / "student_cell.py").write_text(code)
-        for name in ("cases.json", "inputs.npz", "graded_checks.py", "_gc_models.py"):
+        for name in ("cases.json", "inputs.npz", *_copied_sources()):
             shutil.copy(prepared / name, work / name)
         shutil.copytree(prepared / "models", work / "models")
         (work / "out").mkdir()
