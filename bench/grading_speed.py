@@ -48,10 +48,10 @@ def _execute(paths: list[str]) -> None:
 
 def floor(paths: list[Path], workers: int, cache: Path) -> float:
     """Wall time of executing the notebooks with nbclient alone, split over `workers` processes."""
-    from grader.autograde import kernel_threads
+    from grader.schedule import kernel_threads
     os.environ["EXERCISE_LOGIC_CACHE"] = str(cache)
     os.environ["EXERCISE_LOGIC_EXPLORE"] = "off"        # as in grading: Step 4's explore() starts no server
-    os.environ.update(kernel_threads(workers))          # as in grading: the cores shared out among kernels
+    os.environ.update(kernel_threads(max(1, (os.cpu_count() or 1) // workers)))          # as in grading: the cores shared out among kernels
     shards = [[str(p) for p in paths[i::workers]] for i in range(workers)]
     started = time.monotonic()
     with multiprocessing.get_context("spawn").Pool(workers) as pool:

@@ -1,19 +1,19 @@
-"""Autograde every submission with a pool of worker processes.
+"""Autograde every submission on a dask cluster: this machine's cores, or many machines.
 
-Design (see grader/README.md): N worker processes (default: one per CPU
-core; more only causes false cell timeouts in the TensorFlow cell) each run
-nbgrader in-process for one student at a time, so nbgrader's ~3.5 s start-up
-is paid once per worker. All of them write to the one SQLite gradebook:
-nbgrader's writes are short transactions and SQLite serialises them (no
-"database is locked" in 10-way tests; see the README).
+Design (see grader/README.md): each stage of each submission (nbgrader's run,
+then the cross-check) is one task on ``dask.distributed`` (``grader.schedule``):
+a LocalCluster of one worker per core by default (more only causes false cell
+timeouts in the TensorFlow cell), or the workers of ``--scheduler``. Workers
+grade on private copies of the course and return what they made; only this
+process writes the course folder and its gradebook.
 
 Every outcome is one student's, never the run's: a notebook that overruns the
-wall time (its worker is killed with its kernel and sandbox, and replaced), a
-dead kernel, a dead worker or a failed cross-check is recorded for that
-student, and the batch goes on. Each result is saved (``grader.results``) the
-moment it is known, so an interrupted run (Ctrl-C, a kill, a reboot) resumes
-where it stopped: only submissions without a complete result are graded
-again, unless ``regrade`` is set.
+wall time (its grading process is killed with its kernel and sandbox), a dead
+kernel, a dead grading process, a worker killed again and again or a failed
+cross-check is recorded for that student, and the batch goes on. Each result
+is saved (``grader.results``) the moment it is known, so an interrupted run
+(Ctrl-C, a kill, a reboot) resumes where it stopped: only submissions without a
+complete result are graded again, unless ``regrade`` is set.
 """
 from __future__ import annotations
 
@@ -22,21 +22,17 @@ import fcntl
 import fnmatch
 import json
 import os
-import select
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import results as store
-from .course import CourseError, check_course, state_dir, tool_env
-from .limits import Limits, charge, reason
-from .paths import REPO, load_spec
-from .sandbox import STUDENT_ENV
-from .worker import FATAL, MARKER
+from .course import CourseError, check_course, state_dir
+from .jobs import CrosscheckPart, Job, NbgraderPart, Stage, Task
+from .limits import Limits, charge
+from .paths import load_spec
 
 
 def submissions(course: Path, student_glob: str = "*") -> list[tuple[str, str]]:
@@ -50,43 +46,6 @@ def submissions(course: Path, student_glob: str = "*") -> list[tuple[str, str]]:
             if (student_dir / asg / f"{spec.NOTEBOOK}.ipynb").exists():
                 pairs.append((asg, student_dir.name))
     return pairs
-
-
-class Worker:
-    def __init__(self, course: Path, env: dict):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.worker", str(course), str(os.getpid())], cwd=REPO, env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, bufsize=1, start_new_session=True)
-        self.job = None
-        self.started = 0.0
-        self.buffer = b""
-
-    def read_lines(self) -> list[str] | None:
-        """The complete lines the worker has written since the last call; None once it is gone."""
-        data = os.read(self.process.stdout.fileno(), 1 << 16)
-        if not data:
-            return None
-        self.buffer += data
-        *lines, self.buffer = self.buffer.split(b"\n")
-        return [line.decode("utf-8", "replace") for line in lines]
-
-    def send(self, job: dict) -> None:
-        self.job, self.started = job, time.monotonic()
-        self.process.stdin.write(json.dumps(job) + "\n")
-        self.process.stdin.flush()
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def close(self) -> None:
-        try:
-            self.process.stdin.close()
-            self.process.wait(timeout=30)
-        except (subprocess.TimeoutExpired, BrokenPipeError, OSError):
-            self.kill()
 
 
 class Interrupted(Exception):
@@ -117,7 +76,7 @@ def sigterm_interrupts():
         signal.signal(signal.SIGTERM, previous)
 
 
-def plan(course: Path, student: str, crosscheck: bool, regrade: bool) -> tuple[list[dict], int]:
+def plan(course: Path, student: str, crosscheck: bool, regrade: bool) -> tuple[list[Job], int]:
     """The jobs still to do, and how many submissions already have a complete result."""
     spec = load_spec()
     jobs, done = [], 0
@@ -129,26 +88,23 @@ def plan(course: Path, student: str, crosscheck: bool, regrade: bool) -> tuple[l
             continue
         # a result whose nbgrader part stands (a timeout, a dead worker) only lacks its cross-check
         nbgrader_done = saved is not None and saved.get("submission_sha256") == digest
-        jobs.append({"assignment": asg, "student": name, "sha256": digest,
-                     "run_nbgrader": not nbgrader_done, "run_crosscheck": crosscheck})
+        jobs.append(Job(asg, name, digest, run_nbgrader=not nbgrader_done, run_crosscheck=crosscheck))
     return jobs, done
-
-
-def failed(job: dict, status: str, log: str, seconds: float, limits: list[dict] = ()) -> dict:
-    """The result of a job whose worker did not answer (only the job's identity is kept)."""
-    return {"assignment": job["assignment"], "student": job["student"], "status": status,
-            "nbgrader_ok": False, "nbgrader_cells": None, "nbgrader_log": log,
-            "nbgrader_seconds": round(seconds, 2), "limits": list(limits)}
 
 
 def autograde(course: Path, *, workers: int | None = None, limits: Limits | None = None,
               student: str = "*", crosscheck: bool = True, regrade: bool = False, progress=print,
-              cell_timeout: int | None = None) -> list[dict]:
+              cell_timeout: int | None = None, scheduler: str | None = None,
+              wait_for_workers: float | None = None) -> list[dict]:
     """Grade the submissions that have no result yet; return the results of this run.
 
     Every result is also saved at once under ``COURSE/.grader/results/`` (see
     ``grader.results``). ``regrade``: grade every matching submission again.
-    Raises :class:`Interrupted` on Ctrl-C / SIGTERM, after stopping the workers.
+    ``workers``: the LocalCluster's processes (default: CPU cores), ignored with
+    ``scheduler``, the address of a running dask scheduler (``tcp://HOST:8786``)
+    whose workers grade instead; ``wait_for_workers``: seconds to wait for it and
+    its first worker (default ``grader.schedule.WORKERS_TIMEOUT``).
+    Raises :class:`Interrupted` on Ctrl-C / SIGTERM, after stopping the run.
     """
     course = check_course(course)
     limits = limits or Limits()
@@ -162,142 +118,156 @@ def autograde(course: Path, *, workers: int | None = None, limits: Limits | None
                      if not done else f"all {done} submission(s) already graded (--regrade grades them again) "
                                       f"/ {done} 件すべて採点済みです")
             return []
-        partial = sum(not job["run_nbgrader"] for job in jobs)
+        partial = sum(not job.run_nbgrader for job in jobs)
         if done or partial:
             progress(f"resuming: {done} submission(s) already graded, {partial} with only nbgrader's part saved "
                      f"(their cross-check runs now), {len(jobs) - partial} not graded yet (--regrade grades "
                      f"everything again) / 続きから採点します: 採点済み {done} 件、nbgrader のみ済み {partial} 件"
                      f"（クロスチェックを実行）、未採点 {len(jobs) - partial} 件")
-        return _run_pool(course, jobs, workers, limits, cell_timeout, progress)
+        from . import schedule
+        local = scheduler is None
+        workers = max(1, min(workers or os.cpu_count() or 1, len(jobs))) if local else None
+        with schedule.connect(scheduler, workers, schedule.local_scratch(course),
+                              wait_for_workers or schedule.WORKERS_TIMEOUT) as client:
+            threads = max(1, (os.cpu_count() or 1) // workers) if local else None
+            schedule.share_course(client, course, limits, cell_timeout, threads)
+            try:
+                return GradingRun(course, jobs, client, progress).run()
+            finally:
+                schedule.unshare_course(client)
 
 
-def kernel_threads(workers: int) -> dict:
-    """Thread settings for each of ``workers`` concurrent kernels: the cores shared out among them.
 
-    Oversubscribed cores (every kernel's TensorFlow using all of them) make a parallel run slower.
+
+class GradingRun:
+    """One autograde run: its jobs' tasks on the cluster, and what has come back.
+
+    A job is in one of three places: ``waiting`` (not sent yet: at most
+    ``window`` tasks are in flight, so that 10,000 submissions are not all held
+    by the scheduler at once), ``running`` (a task of one of its stages is on the
+    cluster) or ``finished`` (its result is saved). ``partial`` holds the saved
+    nbgrader part of a job whose cross-check is running.
     """
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
-    return {"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1"}
 
+    def __init__(self, course: Path, jobs: list[Job], client, progress=print):
+        self.course, self.client, self.progress = course, client, progress
+        self.run_id = uuid.uuid4().hex[:12]
+        self.waiting, self.total = list(jobs), len(jobs)
+        self.running: dict = {}                 # future -> (job, stage, sent at)
+        self.partial: dict[tuple[str, str], dict] = {}
+        self.finished: list[dict] = []
 
-def worker_env(workers: int, limits: Limits, cell_timeout: int | None = None) -> dict:
-    """The environment of the grading workers, which their kernels and cross-checks inherit unsandboxed."""
-    env = dict(tool_env(), **kernel_threads(workers), GRADER_LIMITS=limits.to_env(), **STUDENT_ENV)
-    if cell_timeout:
-        env["GRADER_CELL_TIMEOUT"] = str(cell_timeout)
-    return env
+    def run(self) -> list[dict]:
+        from distributed import as_completed
+        workers = self.client.nthreads()
+        self.progress(f"autograding {self.total} submission(s) on {len(workers)} worker(s) / "
+                      f"{self.total} 件を {len(workers)} 並列で採点します")
+        started = time.monotonic()
+        self.in_flight = as_completed(loop=self.client.loop)
+        try:
+            self.fill()
+            for future in self.in_flight:
+                self.settle(future)
+                self.fill()
+        except (KeyboardInterrupt, Interrupted):
+            self.client.cancel(list(self.running))
+            self.progress(f"interrupted: {len(self.finished)} of {self.total} graded and saved; run autograde again "
+                          f"to grade the rest / 中断しました（{len(self.finished)}/{self.total} 件は保存済み。"
+                          f"再実行すると続きから採点します）")
+            raise Interrupted from None
+        self.progress(f"done in {time.monotonic() - started:.0f} s / 完了")
+        return self.finished
 
+    def fill(self) -> None:
+        """Send waiting jobs until twice the cluster's threads have a task."""
+        window = 2 * max(1, sum(self.client.nthreads().values()))
+        while self.waiting and len(self.running) < window:
+            job = self.waiting.pop(0)
+            self.send(job, job.stages()[0])
 
-def _run_pool(course, jobs, workers, limits, cell_timeout, progress) -> list[dict]:
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    env = worker_env(workers, limits, cell_timeout)
-    total = len(jobs)
-    progress(f"autograding {total} submission(s) with {workers} worker(s) / "
-             f"{total} 件を {workers} 並列で採点します")
-    run_id = uuid.uuid4().hex[:12]
-    pending, finished, partial, pool = list(jobs), [], {}, []
-    started = time.monotonic()
+    def send(self, job: Job, stage: Stage) -> None:
+        from . import schedule
+        folder = self.course / "submitted" / job.student / job.assignment
+        files = {path.name: path.read_bytes() for path in sorted(folder.iterdir()) if path.is_file()}
+        # cross-checks first: they complete results that are already half saved
+        future = self.client.submit(schedule.grade, Task(job, stage, files), pure=False,
+                                    key=f"{stage.value}-{job.assignment}-{job.student}-{self.run_id}",
+                                    priority=int(stage is Stage.CROSSCHECK))
+        self.running[future] = (job, stage, time.monotonic())
+        self.in_flight.add(future)
 
-    def record(job, result):
-        """Merge a worker's answer into the submission's result and save it at once."""
-        key = (job["assignment"], job["student"])
-        merged = dict(partial.pop(key, None) or ({} if job["run_nbgrader"] else store.load(course, *key) or {}))
-        merged_limits = merged.get("limits", []) + result.pop("limits", [])
-        merged.update(result, limits=merged_limits, submission_sha256=job["sha256"], run=run_id,
-                      repairs=store.repairs(course, *key),
+    def settle(self, future) -> None:
+        """Record what one task made, or why it made nothing, and send the job's next stage."""
+        from distributed import KilledWorker
+
+        from .schedule import SetupFailed
+        job, stage, sent = self.running.pop(future)
+        try:
+            part = future.result()
+        except KilledWorker:
+            part = self.worker_lost(stage, time.monotonic() - sent)
+        except SetupFailed as error:
+            raise CourseError(str(error)) from None
+        except Exception as error:  # noqa: BLE001 - the cluster itself is gone
+            raise CourseError(f"the grading cluster failed ({type(error).__name__}: {error}); what was graded is "
+                              "saved: run autograde again to grade the rest / 採点クラスタが停止しました。"
+                              "再実行すると続きから採点します") from None
+        if stage is Stage.NBGRADER:
+            self.nbgrader_done(job, part)
+        else:
+            self.crosscheck_done(job, part)
+
+    @staticmethod
+    def worker_lost(stage: Stage, seconds: float):
+        what = "every worker that graded it died (dask's allowed failures ran out)"
+        if stage is Stage.NBGRADER:
+            return NbgraderPart.worker_died(seconds, what)
+        return CrosscheckPart.failed(f"{what} during the cross-check")
+
+    def nbgrader_done(self, job: Job, part: NbgraderPart) -> None:
+        from .gradebook import save_autograded
+        save_autograded(self.course, job.assignment, job.student, part.autograded)
+        result = {"assignment": job.assignment, "student": job.student, **part.result_fields(),
+                  "limits": part.limits, "crosscheck": None}
+        if job.run_crosscheck:
+            # nbgrader's part is saved now; the cross-check, with a time limit of its own, follows
+            self.partial[job.key] = self.save(job, result)
+            self.send(job, Stage.CROSSCHECK)
+        else:
+            self.finish(job, result)
+
+    def crosscheck_done(self, job: Job, part: CrosscheckPart) -> None:
+        from .crosscheck import maps_folder
+        if part.maps:
+            path = maps_folder(state_dir(self.course) / "crosscheck") / f"{part.check['maps']}.npz"
+            if not path.exists():
+                from exercise_logic.atomic_files import atomic_write
+                with atomic_write(path) as handle:
+                    handle.write(part.maps)
+        result = dict(self.partial.pop(job.key, None) or store.load(self.course, *job.key) or {})
+        result.setdefault("status", "graded")       # a cross-check alone does not change nbgrader's status
+        result.update(crosscheck=part.check, limits=result.get("limits", []) + part.limits)
+        self.finish(job, result)
+
+    def save(self, job: Job, result: dict) -> dict:
+        result.update(submission_sha256=job.sha256, run=self.run_id,
+                      repairs=store.repairs(self.course, *job.key),
                       graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        merged.setdefault("status", "graded")
-        merged.setdefault("crosscheck", None)
-        charge(merged)
-        merged["seconds"] = round((merged.get("nbgrader_seconds") or 0)
-                                  + ((merged["crosscheck"] or {}).get("seconds") or 0), 2)
-        store.save(course, merged)
-        return merged
+        result.setdefault("crosscheck", None)
+        charge(result)
+        result["seconds"] = round((result.get("nbgrader_seconds") or 0)
+                                  + ((result["crosscheck"] or {}).get("seconds") or 0), 2)
+        store.save(self.course, result)
+        return result
 
-    def finish(job, result):
-        merged = record(job, result)
-        finished.append(merged)
-        cc = merged.get("crosscheck") or {}
-        progress(f"[{len(finished)}/{total}] {merged['student']} ({merged['assignment']}): "
-                 f"nbgrader {_points(merged.get('nbgrader_cells'))}, cross-check "
-                 f"{cc.get('score', '-')}/{cc.get('max_score', '-')}, {merged['seconds']:.1f} s"
-                 + ("" if merged["status"] == "graded" else f"  [{merged['status']}]"))
-
-    def answered(worker, result) -> bool:
-        """Record a worker's answer (or failure) for its job; True when the job is over."""
-        job = worker.job
-        key = (job["assignment"], job["student"])
-        if result.pop("partial", False):
-            # nbgrader is done (saved now); the same worker goes on with the cross-check,
-            # which has a time limit of its own
-            partial[key] = record(job, result)
-            worker.job = dict(job, run_nbgrader=False)
-            return False
-        status = result.get("status")
-        if status in ("timeout", "worker-died") and job["run_crosscheck"] and job["run_nbgrader"]:
-            # the nbgrader part is over; the cross-check still scores the student, in a fresh worker
-            partial[key] = record(job, result)
-            pending.insert(0, dict(job, run_nbgrader=False))
-            return True
-        if status == "worker-died" and not job["run_nbgrader"]:
-            result = {"crosscheck": _crosscheck_failed("the worker died during the cross-check"),
-                      "limits": result["limits"]}
-        elif not job["run_nbgrader"]:
-            result.pop("status", None)          # a cross-check alone does not change the nbgrader status
-        finish(job, result)
-        return True
-
-    try:
-        for _ in range(workers):
-            pool.append(Worker(course, env))
-        for worker in pool:
-            if pending:
-                worker.send(pending.pop(0))
-        while any(w.job for w in pool):
-            busy = [w for w in pool if w.job]
-            ready, _, _ = select.select([w.process.stdout for w in busy], [], [], 1.0)
-            for worker in busy:
-                results = []
-                if worker.process.stdout in ready:
-                    lines = worker.read_lines()
-                    if lines is None:     # the worker died (killed from outside: kernels die, workers do not)
-                        worker.kill()
-                        results.append(failed(worker.job, "worker-died", "the grading worker process died",
-                                              time.monotonic() - worker.started))
-                    for line in lines or []:
-                        if line.startswith(FATAL):
-                            raise CourseError("a grading worker could not start / 採点プロセスを起動できません:\n"
-                                              + json.loads(line[len(FATAL):]))
-                        if line.startswith(MARKER):     # anything else is stray output, not a result
-                            results.append(json.loads(line[len(MARKER):]))
-                elif worker.job["run_nbgrader"] and time.monotonic() - worker.started > limits.wall_time:
-                    worker.kill()
-                    wall = reason("wall-time", limits)
-                    results.append(failed(worker.job, "timeout", wall["reason"], limits.wall_time, [wall]))
-                if not any([answered(worker, result) for result in results]):
-                    continue
-                if worker.process.poll() is not None:   # replace a killed or dead worker
-                    pool.remove(worker)
-                    worker = Worker(course, env)
-                    pool.append(worker)
-                worker.job = None
-                if pending:
-                    worker.send(pending.pop(0))
-    except (KeyboardInterrupt, Interrupted):
-        progress(f"interrupted: {len(finished)} of {total} graded and saved; run autograde again to grade "
-                 f"the rest / 中断しました（{len(finished)}/{total} 件は保存済み。再実行すると続きから採点します）")
-        raise Interrupted from None
-    finally:
-        for worker in pool:
-            worker.kill() if worker.job else worker.close()
-    progress(f"done in {time.monotonic() - started:.0f} s / 完了")
-    return finished
-
-
-def _crosscheck_failed(message: str) -> dict:
-    spec = load_spec()
-    return {"status": "error", "score": 0, "max_score": spec.AUTO_POINTS, "limits": [],
-            "cells": {g: 0 for g in spec.TEST_CELLS}, "messages": {"*": message}}
+    def finish(self, job: Job, result: dict) -> None:
+        result = self.save(job, result)
+        self.finished.append(result)
+        check = result.get("crosscheck") or {}
+        self.progress(f"[{len(self.finished)}/{self.total}] {result['student']} ({result['assignment']}): "
+                      f"nbgrader {_points(result.get('nbgrader_cells'))}, cross-check "
+                      f"{check.get('score', '-')}/{check.get('max_score', '-')}, {result['seconds']:.1f} s"
+                      + ("" if result["status"] == "graded" else f"  [{result['status']}]"))
 
 
 def _points(cells) -> str:

@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("src", type=Path, help="folder of .ipynb files or a .zip export")
 
     p = sub.add_parser("autograde", help="grade every submission (parallel, sandboxed, cross-checked)",
-                       description="Autograde submitted/ with nbgrader in parallel worker processes (kernels "
+                       description="Autograde submitted/ with nbgrader on dask workers: one per CPU core of "
+                                   "this machine, or those of --scheduler on other machines (kernels "
                                    "in the bubblewrap sandbox), then cross-check compute_gradcam out of "
                                    "process. The cross-check score is authoritative; disagreements are "
                                    "listed for review. Each result is saved as soon as it is known "
@@ -65,7 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Each submission runs under the limits below; breaking one scores 0 on "
                                    "the tests it affected and lists the student for review.")
     p.add_argument("course", type=_course, help="course folder (made by init)")
-    p.add_argument("--workers", type=int, default=None, help="parallel workers (default: CPU cores)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel workers on this machine (default: CPU cores); ignored with --scheduler")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
+                   help="grade on the workers of this running dask scheduler (started with `dask scheduler`; "
+                        "workers with `dask worker tcp://HOST:8786` on each grading machine)")
+    p.add_argument("--wait-for-workers", type=float, default=None, metavar="SECONDS",
+                   help="with --scheduler: how long to wait for it and its first worker (default 60)")
     p.add_argument("--student", default="*", help="only students matching this glob")
     p.add_argument("--regrade", action="store_true",
                    help="grade again the submissions that already have a result (default: skip them)")
@@ -143,7 +150,8 @@ def main(argv=None) -> int:
             try:
                 autograde(args.course, workers=args.workers, limits=limits, student=args.student,
                           crosscheck=not args.no_crosscheck, regrade=args.regrade,
-                          cell_timeout=args.cell_timeout, progress=lambda text: print(text, flush=True))
+                          cell_timeout=args.cell_timeout, scheduler=args.scheduler,
+                          wait_for_workers=args.wait_for_workers, progress=lambda text: print(text, flush=True))
             except Interrupted:
                 return 130
             from .report import rows

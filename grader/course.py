@@ -107,6 +107,16 @@ def check_course(course: Path) -> Path:
     return course
 
 
+def write_kernel_spec(course: Path) -> None:
+    """The sandboxed kernel of this machine's kit (a grading worker writes its own into its copy)."""
+    kernel_dir = state_dir(course) / "share" / "kernels" / KERNEL_NAME
+    kernel_dir.mkdir(parents=True, exist_ok=True)
+    (kernel_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, str(REPO / "grader" / "sandbox.py"), "kernel", "{connection_file}"],
+        "display_name": "Python 3 (grader sandbox)", "language": "python",
+        "interrupt_mode": "message"}, indent=1))
+
+
 def init(course: Path, *, copy: bool = False, cell_timeout: int = 30, setup_timeout: int = 180,
          force: bool = False) -> Path:
     """Create (or refresh) the course folder."""
@@ -120,13 +130,7 @@ def init(course: Path, *, copy: bool = False, cell_timeout: int = 30, setup_time
         config.write_text(CONFIG.format(kit=str(REPO), cell_timeout=cell_timeout,
                                         setup_timeout=setup_timeout, kernel=KERNEL_NAME, state=STATE))
     (course / ".gitignore").write_text(GITIGNORE)
-    state = state_dir(course)
-    kernel_dir = state / "share" / "kernels" / KERNEL_NAME
-    kernel_dir.mkdir(parents=True, exist_ok=True)
-    (kernel_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, str(REPO / "grader" / "sandbox.py"), "kernel", "{connection_file}"],
-        "display_name": "Python 3 (grader sandbox)", "language": "python",
-        "interrupt_mode": "message"}, indent=1))
+    write_kernel_spec(course)
     for asg in spec.ASSIGNMENTS.values():
         target = course / "source" / asg
         origin = ASSIGNMENT_SOURCES / asg

@@ -47,6 +47,7 @@ from exercise_logic.atomic_files import atomic_write
 from exercise_logic.environment import is_tensorflow_noise
 
 from . import sandbox
+from .jobs import crosscheck_failure
 from .limits import Limits, limit_in_error
 from .paths import load_checks, load_spec
 
@@ -360,10 +361,7 @@ def check_notebook(notebook: dict, prepared: Path, timeout: float = CROSSCHECK_T
     """
     source = answer_cell(notebook)
     if source is None:
-        spec = load_spec()
-        return {"cells": {g: 0 for g in spec.TEST_CELLS}, "score": 0, "max_score": spec.AUTO_POINTS,
-                "messages": {"*": "no compute_gradcam answer cell / 解答セルがありません"},
-                "status": "no-answer-cell", "suspicious": [], "seconds": 0.0, "limits": []}
+        return crosscheck_failure("no compute_gradcam answer cell / 解答セルがありません", "no-answer-cell")
     run = run_student(source, prepared, timeout=timeout, use_sandbox=use_sandbox, limits=limits)
     result = compare(run, prepared)
     broken = [run.get("limit"), *map(limit_in_error, run["errors"].values())]

@@ -6,9 +6,9 @@ worker, not per student; the kernel runs in the sandbox), then the
 out-of-process cross-check, and writes one JSON line with the result (the
 keys of ``grader.results``). A :class:`~grader.limits.Watchdog` watches
 everything the worker starts (kernel, cross-check) against the limits of the
-``GRADER_LIMITS`` environment variable. The worker dies with its parent, and
-its kernel with it. The parent kills and replaces a worker that overruns a
-notebook's wall time.
+``GRADER_LIMITS`` environment variable. The worker dies with its parent (the
+dask worker whose task started it, ``grader.schedule``), and its kernel with
+it; that task kills it when a notebook overruns its wall time.
 """
 from __future__ import annotations
 
@@ -108,6 +108,7 @@ class Grader:
 
     def run_crosscheck(self, asg: str, student: str, result: dict) -> None:
         from . import crosscheck
+        from .jobs import crosscheck_failure
         from .limits import reason
         try:
             submitted = self.course / "submitted" / student / asg / f"{self.spec.NOTEBOOK}.ipynb"
@@ -115,9 +116,7 @@ class Grader:
             check = crosscheck.check_notebook(notebook, self.course / ".grader" / "crosscheck",
                                               timeout=self.limits.crosscheck_time, limits=self.limits)
         except Exception:  # noqa: BLE001
-            check = {"status": "error", "score": 0, "max_score": self.spec.AUTO_POINTS,
-                     "cells": {g: 0 for g in self.spec.TEST_CELLS}, "limits": [],
-                     "messages": {"*": clean_log(traceback.format_exc(), 1000)}}
+            check = crosscheck_failure(clean_log(traceback.format_exc(), 1000))
         died = check["status"].startswith(("exit-", "killed-"))
         broken = self.watchdog.take_events(died=died) + check.get("limits", [])
         result["crosscheck"] = check

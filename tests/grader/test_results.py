@@ -51,7 +51,7 @@ def test_a_rerun_grades_only_what_has_no_complete_result(course):
     store.save(course, _result(course, "bob", status="timeout", crosscheck=None))   # cross-check missing
     jobs, done = plan(course, "*", crosscheck=True, regrade=False)
     assert done == 1
-    assert {j["student"]: (j["run_nbgrader"], j["run_crosscheck"]) for j in jobs} == {
+    assert {j.student: (j.run_nbgrader, j.run_crosscheck) for j in jobs} == {
         "bob": (False, True), "cy": (True, True)}
 
 
@@ -60,10 +60,10 @@ def test_regrade_and_a_recollected_file_grade_again(course):
         store.save(course, _result(course, student))
     assert plan(course, "*", crosscheck=True, regrade=False) == ([], 3)
     jobs, done = plan(course, "b*", crosscheck=True, regrade=True)
-    assert [j["student"] for j in jobs] == ["bob"] and done == 0 and jobs[0]["run_nbgrader"]
+    assert [j.student for j in jobs] == ["bob"] and done == 0 and jobs[0].run_nbgrader
     (course / "submitted/cy/gradcam_en/gradcam.ipynb").write_text(json.dumps({"cells": [], "new": True}))
     jobs, _ = plan(course, "*", crosscheck=True, regrade=False)
-    assert [(j["student"], j["run_nbgrader"]) for j in jobs] == [("cy", True)]
+    assert [(j.student, j.run_nbgrader) for j in jobs] == [("cy", True)]
 
 
 def test_review_reasons_come_from_status_limits_and_repairs():

@@ -93,9 +93,9 @@ def test_kernel_spec_uses_the_sandbox(tmp_path):
 
 def test_grading_workers_pass_the_explorer_switch_to_unsandboxed_kernels(monkeypatch):
     """Without the sandbox, the kernel (nbgrader's python3) and the cross-check inherit the worker's environment."""
-    from grader.autograde import worker_env
+    from grader.schedule import grading_env
     monkeypatch.delenv("EXERCISE_LOGIC_EXPLORE", raising=False)
-    env = worker_env(2, Limits(), cell_timeout=10)
+    env = grading_env(1, Limits(), cell_timeout=10)
     assert env["EXERCISE_LOGIC_EXPLORE"] == "off" and env["GRADER_CELL_TIMEOUT"] == "10"
 
 
