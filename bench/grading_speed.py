@@ -4,7 +4,10 @@
 2. the parallel run again with the out-of-process cross-check (the full pipeline);
 3. the floor: the notebooks that nbgrader executed, executed again by nbclient
    alone (plain kernel, no nbgrader, no sandbox, no limits), serially and in
-   parallel, with the same threads per kernel as the grading kernels.
+   parallel, with the same threads per kernel as the grading kernels;
+4. what dask adds: starting and stopping the LocalCluster, sending the course
+   to the workers once (the plugin), and one task's round trip, of which a
+   submission makes two (nbgrader, then the cross-check).
 
 The floor runs the autograded notebooks: the submissions with the hidden tests
 that nbgrader restores into the test cells. The submitted notebooks lack them,
@@ -51,12 +54,46 @@ def floor(paths: list[Path], workers: int, cache: Path) -> float:
     from grader.schedule import kernel_threads
     os.environ["EXERCISE_LOGIC_CACHE"] = str(cache)
     os.environ["EXERCISE_LOGIC_EXPLORE"] = "off"        # as in grading: Step 4's explore() starts no server
-    os.environ.update(kernel_threads(max(1, (os.cpu_count() or 1) // workers)))          # as in grading: the cores shared out among kernels
+    os.environ.update(kernel_threads(max(1, (os.cpu_count() or 1) // workers)))   # the cores shared out, as in grading
     shards = [[str(p) for p in paths[i::workers]] for i in range(workers)]
     started = time.monotonic()
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         pool.map(_execute, shards)
     return time.monotonic() - started
+
+
+def scheduler_costs(home: Path, workers: int, rounds: int = 200) -> dict:
+    """Seconds and sizes of what the dask layer adds to a run, apart from grading itself."""
+    from grader import results as store
+    from grader import schedule
+    from grader.gradebook import save_autograded
+    from grader.limits import Limits
+    started = time.monotonic()
+    with schedule.connect(None, workers, schedule.local_scratch(home)) as client:
+        up = time.monotonic()
+        files = schedule.course_files(home)
+        schedule.share_course(client, home, Limits(), None, 1)
+        shared = time.monotonic()
+        notebook = next((home / "submitted").glob("*/gradcam_en/gradcam.ipynb")).read_bytes()
+        client.submit(len, notebook, pure=False).result()                 # warm the connections
+        trip = time.monotonic()
+        for _ in range(rounds):
+            client.submit(len, notebook, pure=False).result()
+        trip = (time.monotonic() - trip) / rounds
+        schedule.unshare_course(client)
+        closing = time.monotonic()
+    stopped = time.monotonic()
+    written = time.monotonic()
+    notebooks = sorted((home / "autograded").glob("*/gradcam_en/gradcam.ipynb"))
+    for path in notebooks:          # what the instructor's process writes per submission, again
+        save_autograded(home, "gradcam_en", path.parts[-3], path.read_text(encoding="utf-8"))
+        store.save(home, store.load(home, "gradcam_en", path.parts[-3]))
+    written = (time.monotonic() - written) / max(1, len(notebooks))
+    return {"cluster_start_s": round(up - started, 2), "cluster_stop_s": round(stopped - closing, 2),
+            "instructor_write_ms": round(1000 * written, 1),
+            "course_files_mb": round(sum(map(len, files.values())) / 2**20, 2),
+            "plugin_s": round(shared - up, 2), "task_round_trip_ms": round(1000 * trip, 1),
+            "scheduler_per_submission_ms": round(2000 * trip, 1)}
 
 
 def main(argv=None) -> int:
@@ -109,6 +146,9 @@ def main(argv=None) -> int:
             seconds = floor(executed, workers, cache)
             figures[label] = round(seconds, 1)
             print(f"{label:32s} {seconds:7.1f} s  ({seconds / args.n:.1f} s/notebook)", flush=True)
+        figures.update(scheduler_costs(home, args.workers))
+        figures["core_s_per_submission"] = round(
+            figures["autograde_parallel_crosscheck_s"] * args.workers / args.n, 1)
         figures["speedup_parallel"] = round(figures["autograde_serial_s"] / figures["autograde_parallel_s"], 2)
         figures["overhead_parallel"] = round(figures["autograde_parallel_s"] / figures["floor_parallel_s"] - 1, 3)
         figures["overhead_serial"] = round(figures["autograde_serial_s"] / figures["floor_serial_s"] - 1, 3)
@@ -118,6 +158,11 @@ def main(argv=None) -> int:
         print(f"overhead over the floor: parallel {100 * figures['overhead_parallel']:.0f} %, serial "
               f"{100 * figures['overhead_serial']:.0f} % (target <= 30 %)")
         print(f"cross-check adds {100 * figures['crosscheck_cost_parallel']:.0f} % to the parallel run")
+        print(f"dask: cluster start {figures['cluster_start_s']} s, stop {figures['cluster_stop_s']} s; course "
+              f"({figures['course_files_mb']} MB) to the workers {figures['plugin_s']} s; a task's round trip "
+              f"{figures['task_round_trip_ms']} ms, {figures['scheduler_per_submission_ms']} ms per submission; the "
+              f"instructor's writing {figures['instructor_write_ms']} ms per submission; "
+              f"{figures['core_s_per_submission']} core-seconds per submission")
         if args.json:
             args.json.write_text(json.dumps(figures, indent=1))
     finally:

@@ -20,10 +20,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import fnmatch
-import json
 import os
 import signal
 import time
+import traceback
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -198,7 +198,7 @@ class GradingRun:
 
     def settle(self, future) -> None:
         """Record what one task made, or why it made nothing, and send the job's next stage."""
-        from distributed import KilledWorker
+        from distributed import CancelledError, KilledWorker
 
         from .schedule import SetupFailed
         job, stage, sent = self.running.pop(future)
@@ -208,14 +208,22 @@ class GradingRun:
             part = self.worker_lost(stage, time.monotonic() - sent)
         except SetupFailed as error:
             raise CourseError(str(error)) from None
-        except Exception as error:  # noqa: BLE001 - the cluster itself is gone
+        except (CancelledError, OSError, TimeoutError) as error:      # the cluster itself is gone
             raise CourseError(f"the grading cluster failed ({type(error).__name__}: {error}); what was graded is "
                               "saved: run autograde again to grade the rest / 採点クラスタが停止しました。"
                               "再実行すると続きから採点します") from None
+        except Exception:  # noqa: BLE001 - one student's failure never stops the batch
+            part = self.task_failed(stage, traceback.format_exc())
         if stage is Stage.NBGRADER:
             self.nbgrader_done(job, part)
         else:
             self.crosscheck_done(job, part)
+
+    @staticmethod
+    def task_failed(stage: Stage, log: str):
+        if stage is Stage.NBGRADER:
+            return NbgraderPart.failed("error", log[-4000:], 0.0)
+        return CrosscheckPart.failed(log[-1000:])
 
     @staticmethod
     def worker_lost(stage: Stage, seconds: float):

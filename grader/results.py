@@ -19,6 +19,10 @@
 ``submission_sha256``, ``graded_at``, ``run``, ``seconds``
     the graded file's hash (a re-collected file is graded again), when and by which run.
 
+The nbgrader and cross-check parts are made from what the workers return,
+``grader.jobs.NbgraderPart`` and ``grader.jobs.CrosscheckPart``, by
+``grader.autograde.GradingRun``, the one place that writes these files.
+
 A run that is interrupted (Ctrl-C, a killed process, a reboot) loses at most the
 submissions being graded at that moment; the next run grades only what has no
 complete result (:func:`is_complete`).
@@ -36,9 +40,10 @@ from .course import state_dir
 #: Every value of a result's ``status``, with what it means for the instructor.
 STATUSES = {
     "graded": "nbgrader ran the notebook to the end",
-    "timeout": "the notebook wall-time limit ran out: the worker and its kernel were stopped",
+    "timeout": "the notebook wall-time limit ran out: its grading process and kernel were stopped",
     "dead-kernel": "the kernel died (os._exit, a crash, or stopped for breaking a limit): nbgrader did not grade it",
-    "worker-died": "the grading worker process died (killed from outside, e.g. by the OOM killer)",
+    "worker-died": "the grading process died (killed from outside, e.g. by the OOM killer), or every dask worker "
+                   "that graded it did",
     "error": "nbgrader failed on this notebook (see nbgrader_log)",
 }
 LEGACY = "results.json"             # one file for every result, written by earlier versions

@@ -48,8 +48,12 @@ from .worker import FATAL, MARKER
 #: How long ``--scheduler`` waits for the scheduler to answer and for a first worker to join.
 WORKERS_TIMEOUT = 60.0
 PLUGIN = "grader-course"
-#: What a worker needs of the course folder to grade (never submissions, results or feedback).
-COURSE_FILES = ("nbgrader_config.py", "source", ".grader/crosscheck")
+#: One task per worker thread at a time: a worker killed by one student's code then
+#: costs no other student one of dask's allowed failures (dask's default queues 1.1 per thread).
+WORKER_SATURATION = 1.0
+#: What a worker needs of the course folder to grade (never submissions, results or feedback);
+#: the cache holds the notebook's trained model, which the kernels load instead of training it.
+COURSE_FILES = ("nbgrader_config.py", "source", ".grader/crosscheck", ".grader/cache")
 
 
 class SetupFailed(RuntimeError):
@@ -110,6 +114,7 @@ class CourseCopy(WorkerPlugin):
             path = self.folder / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
+        self.files = {}                     # written out: the worker need not hold them twice
         write_kernel_spec(self.folder)      # this machine's Python and kit, not the instructor's
         threads = self.threads or max(1, (os.cpu_count() or 1) // worker.state.nthreads)
         self.env = grading_env(threads, self.limits, self.cell_timeout)
@@ -131,21 +136,20 @@ class CourseCopy(WorkerPlugin):
             (submitted / name).write_bytes(data)
         request = {"assignment": job.assignment, "student": job.student,
                    "run_nbgrader": task.stage is Stage.NBGRADER, "run_crosscheck": task.stage is Stage.CROSSCHECK}
-        process = self._process()
         started = time.monotonic()
         try:
             if task.stage is Stage.NBGRADER:
-                answer = process.ask(request, self.limits.wall_time)
+                answer = self._ask(request, self.limits.wall_time)
                 if answer is None:
                     return NbgraderPart.worker_died(time.monotonic() - started)
                 if answer == "timeout":
                     return NbgraderPart.timed_out(reason("wall-time", self.limits), self.limits.wall_time)
                 path = autograded / f"{notebook}.ipynb"
+                made = answer["nbgrader_ok"] and path.exists()
                 return NbgraderPart(status=answer["status"], ok=answer["nbgrader_ok"], cells=answer["nbgrader_cells"],
                                     log=answer["nbgrader_log"], seconds=answer["nbgrader_seconds"],
-                                    limits=answer["limits"],
-                                    autograded=path.read_text(encoding="utf-8") if answer["nbgrader_ok"] else None)
-            answer = process.ask(request, None)
+                                    limits=answer["limits"], autograded=path.read_text(encoding="utf-8") if made else None)
+            answer = self._ask(request, None)
             if answer is None:
                 return CrosscheckPart.failed("the grading process died during the cross-check")
             check = answer["crosscheck"]
@@ -153,21 +157,25 @@ class CourseCopy(WorkerPlugin):
             return CrosscheckPart(check=check, limits=answer["limits"],
                                   maps=maps.read_bytes() if check.get("maps") and maps.exists() else None)
         finally:
-            if process.alive():
-                self.idle.put(process)
             shutil.rmtree(submitted, ignore_errors=True)
             shutil.rmtree(autograded, ignore_errors=True)
 
-    def _process(self) -> "GradingProcess":
+    def _ask(self, request: dict, wall_time: float | None) -> dict | str | None:
+        """An idle grading process's answer to ``request`` (see :meth:`GradingProcess.ask`)."""
         while True:
             try:
                 process = self.idle.get_nowait()
             except queue.Empty:
                 process = GradingProcess(self.folder, self.env)
                 self.processes.append(process)
-                return process
+            try:
+                answer = process.ask(request, wall_time)
+            except BrokenPipeError:         # it died while idle: the request never reached it
+                process.kill()
+                continue
             if process.alive():
-                return process
+                self.idle.put(process)
+            return answer
 
 
 def grade(task: Task) -> NbgraderPart | CrosscheckPart:
@@ -224,9 +232,10 @@ class GradingProcess:
         return [line.decode("utf-8", "replace") for line in lines]
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        if self.process.returncode is None:       # once reaped, its group id may belong to another process
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
 
 # -- the cluster ----------------------------------------------------------------------
@@ -241,6 +250,7 @@ def connect(scheduler: str | None, workers: int, scratch: Path, wait_for_workers
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
                           dashboard_address=None, scheduler_port=0, local_directory=str(scratch),
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            _one_task_per_thread(client)
             yield client
         return
     try:
@@ -254,7 +264,15 @@ def connect(scheduler: str | None, workers: int, scratch: Path, wait_for_workers
         except TimeoutError:
             raise CourseError(f"no dask worker joined {scheduler} within {wait_for_workers:g} s: start one on each "
                               f"grading machine with `dask worker {scheduler}` / ワーカーが接続していません") from None
+        _one_task_per_thread(client)
         yield client
+
+
+def _one_task_per_thread(client: Client) -> None:
+    """Set the scheduler's worker saturation to :data:`WORKER_SATURATION` (sent by value: the
+    scheduler's machine need not have the kit)."""
+    client.run_on_scheduler(lambda dask_scheduler, value=WORKER_SATURATION:
+                            setattr(dask_scheduler, "WORKER_SATURATION", value))
 
 
 def share_course(client: Client, course: Path, limits: Limits, cell_timeout: int | None,

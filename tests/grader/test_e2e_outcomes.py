@@ -11,6 +11,7 @@ One course, graded by one interrupted run and one resumed run with small limits
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -60,29 +61,35 @@ def _ancestors(pid: int):
             pid = int(handle.read().rsplit(")", 1)[1].split()[1])
 
 
+def _uses(pid: str, course) -> bool:
+    """Whether process ``pid`` names ``course`` on its command line, works in it or holds a file of it open."""
+    prefix = str(course) + os.sep
+    cmdline = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+    paths = [os.readlink(f"/proc/{pid}/cwd") + os.sep]
+    with contextlib.suppress(OSError):
+        paths += [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    return str(course) in cmdline or any(path.startswith(prefix) for path in paths)
+
+
 def _processes_of(course) -> list[int]:
-    """Grading workers and kernel sandboxes still running for this course."""
+    """Grading processes, dask workers and kernel sandboxes still running for this course."""
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmdline = open(f"/proc/{entry}/cmdline", "rb").read().decode(errors="replace")
-            cwd = os.readlink(f"/proc/{entry}/cwd")
-        except OSError:
-            continue
-        if ("grader.worker" in cmdline and str(course) in cmdline) or cwd.startswith(str(course / "autograded")):
-            found.append(int(entry))
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            if int(entry) != os.getpid() and _uses(entry, course):
+                found.append(int(entry))
     return found
 
 
 def _kill_worker_grading(course, student, stop: threading.Event, killed: list):
-    """SIGKILL the worker grading ``student`` (a process of it works in the student's folder), once there is one."""
-    folder = str(course / "autograded" / student)
+    """SIGKILL the process grading ``student`` (its kernel works in the student's folder of a worker's
+    copy of the course), once there is one."""
+    folder = os.sep + os.path.join("autograded", student)
     while not stop.is_set():
         for entry in filter(str.isdigit, os.listdir("/proc")):
             try:
-                if not os.readlink(f"/proc/{entry}/cwd").startswith(folder):
+                cwd = os.readlink(f"/proc/{entry}/cwd")
+                if not (cwd.startswith(str(course)) and folder in cwd):
                     continue
                 for pid in _ancestors(int(entry)):
                     if b"grader.worker" in open(f"/proc/{pid}/cmdline", "rb").read():
@@ -112,7 +119,7 @@ def runs(tmp_path_factory, tool_env, released_course):
     first.kill()
     out["first"] = first.communicate()[0]
     saved_by_first = {name: r["run"] for name, r in _results(course).items() if r.get("crosscheck")}
-    time.sleep(3)                                    # workers and kernels die with their parents
+    time.sleep(5)                        # dask workers, grading processes and kernels die with their parents
     out["left_behind"] = _processes_of(course)
 
     # run 2: resumes; the worker grading x_slow_answer is killed from outside
