@@ -68,7 +68,7 @@ def test_regrade_and_a_recollected_file_grade_again(course):
 
 def test_review_reasons_come_from_status_limits_and_repairs():
     assert store.review_reasons({"status": "graded"}) == []
-    assert store.review_reasons({"status": "worker-died"})[0].startswith("worker-died: the grading worker")
+    assert store.review_reasons({"status": "worker-died"})[0].startswith("worker-died: the grading process died")
     limit = {"limit": "memory", "where": "kernel", "reason": "memory limit 4 GiB exceeded", "cells": []}
     assert store.review_reasons({"status": "graded", "limits": [limit], "repairs": ["a", "b"]}) == [
         "memory limit 4 GiB exceeded", "repaired notebook: a; b"]
