@@ -17,6 +17,7 @@ complete result are graded again, unless ``regrade`` is set.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import fnmatch
@@ -142,28 +143,29 @@ def autograde(course: Path, *, workers: int | None = None, limits: Limits | None
 class GradingRun:
     """One autograde run: its jobs' tasks on the cluster, and what has come back.
 
-    A job is in one of three places: ``waiting`` (not sent yet: at most
-    ``window`` tasks are in flight, so that 10,000 submissions are not all held
-    by the scheduler at once), ``running`` (a task of one of its stages is on the
-    cluster) or ``finished`` (its result is saved). ``partial`` holds the saved
-    nbgrader part of a job whose cross-check is running.
+    A job is in one of three places: ``waiting`` (not sent yet: at most twice
+    as many tasks as the cluster has threads are in flight, so that 10,000
+    submissions are not all held by the scheduler at once), ``running`` (a task
+    of one of its stages is on the cluster) or ``finished`` (its result is
+    saved). ``partial`` holds the saved nbgrader part of a job whose cross-check
+    is running.
     """
 
     def __init__(self, course: Path, jobs: list[Job], client, progress=print):
+        from distributed import as_completed
         self.course, self.client, self.progress = course, client, progress
         self.run_id = uuid.uuid4().hex[:12]
-        self.waiting, self.total = list(jobs), len(jobs)
-        self.running: dict = {}                 # future -> (job, stage, sent at)
+        self.waiting, self.total = collections.deque(jobs), len(jobs)
+        self.running: dict = {}                 # future -> (job, stage, when it was sent)
+        self.in_flight = as_completed(loop=client.loop)
         self.partial: dict[tuple[str, str], dict] = {}
         self.finished: list[dict] = []
 
     def run(self) -> list[dict]:
-        from distributed import as_completed
         workers = self.client.nthreads()
         self.progress(f"autograding {self.total} submission(s) on {len(workers)} worker(s) / "
                       f"{self.total} 件を {len(workers)} 並列で採点します")
         started = time.monotonic()
-        self.in_flight = as_completed(loop=self.client.loop)
         try:
             self.fill()
             for future in self.in_flight:
@@ -182,7 +184,7 @@ class GradingRun:
         """Send waiting jobs until twice the cluster's threads have a task."""
         window = 2 * max(1, sum(self.client.nthreads().values()))
         while self.waiting and len(self.running) < window:
-            job = self.waiting.pop(0)
+            job = self.waiting.popleft()
             self.send(job, job.stages()[0])
 
     def send(self, job: Job, stage: Stage) -> None:

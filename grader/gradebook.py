@@ -9,6 +9,7 @@ its scores into ``gradebook.db`` by nbgrader's own ``SaveAutoGrades``, as
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 from exercise_logic.atomic_files import atomic_write_text
@@ -28,8 +29,12 @@ def save_autograded(course: Path, assignment: str, student: str, notebook: str |
     name = load_spec().NOTEBOOK
     atomic_write_text(folder / f"{name}.ipynb", notebook)
     db_url = f"sqlite:///{Path(course) / 'gradebook.db'}"
-    with Gradebook(db_url) as gradebook:
-        gradebook.update_or_create_student(student)
-        gradebook.update_or_create_submission(assignment, student)
     resources = {"nbgrader": {"db_url": db_url, "assignment": assignment, "notebook": name, "student": student}}
-    SaveAutoGrades().preprocess(nbformat.reads(notebook, as_version=nbformat.NO_CONVERT), resources)
+    with warnings.catch_warnings():
+        # nbgrader's regrade path (update_or_create_submission) makes SQLAlchemy warn about its own
+        # autoflush on every run; nbgrader autograde prints the same, into its log
+        warnings.filterwarnings("ignore", message="Object of type .* not in session")
+        with Gradebook(db_url) as gradebook:
+            gradebook.update_or_create_student(student)
+            gradebook.update_or_create_submission(assignment, student)
+        SaveAutoGrades().preprocess(nbformat.reads(notebook, as_version=nbformat.NO_CONVERT), resources)
