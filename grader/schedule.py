@@ -77,7 +77,8 @@ def course_files(course: Path) -> dict[str, bytes]:
     files = {}
     for name in COURSE_FILES:
         path = course / name
-        found = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        found = [path] if path.is_file() else sorted(     # source/ holds links to the kit's folders
+            Path(folder) / name for folder, _, names in os.walk(path, followlinks=True) for name in names)
         files.update({p.relative_to(course).as_posix(): p.read_bytes() for p in found})
     files["gradebook.db"] = _gradebook_snapshot(course / "gradebook.db")
     return files

@@ -23,8 +23,6 @@ import time
 import traceback
 from pathlib import Path
 
-from exercise_logic.environment import is_tensorflow_noise
-
 MARKER = "@@grader-result "
 FATAL = "@@grader-fatal "          # the worker cannot start: a set-up problem, not a student's
 
@@ -42,6 +40,8 @@ def nbgrader_cells(course: Path, assignment: str, student: str, notebook: str) -
 
 def clean_log(text: str, keep: int = 4000) -> str:
     """A log without TensorFlow's start-up noise, cut to its last ``keep`` characters."""
+    # imported here: the package imports TensorFlow, which the dask workers that import this module never need
+    from exercise_logic.environment import is_tensorflow_noise
     return "".join(line for line in text.splitlines(keepends=True) if not is_tensorflow_noise(line, "2"))[-keep:]
 
 

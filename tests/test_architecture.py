@@ -27,7 +27,7 @@ LAYERS = [
     ("the explorer UI", ["explorer"]),
 ]
 # Packages the library never imports; the explorer layer alone may import gradio.
-UI_ONLY = ("gradio", "nbgrader", "demo", "grader", "assignments")
+UI_ONLY = ("gradio", "nbgrader", "distributed", "dask", "demo", "grader", "assignments")
 EXPLORER_MAY_IMPORT = ("gradio",)
 
 

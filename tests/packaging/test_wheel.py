@@ -25,7 +25,7 @@ JUPYTER_SERVERS = {"notebook", "jupyterlab", "jupyter-server", "jupyter", "jupyt
 EXTRA_OF_SUBPACKAGE = {"explorer": "demo"}
 # Where each extra's packages may appear: TensorFlow only behind cpu/gpu, and so on.
 ONLY_BEHIND = {"tensorflow": {"cpu", "gpu"}, "tensorflow-cpu": {"cpu"}, "gradio": {"demo"},
-               "nbgrader": {"grader"}}
+               "nbgrader": {"grader"}, "distributed": {"grader"}}
 PLATFORMS = {  # sys_platform, platform_machine
     "Linux x86_64": ("linux", "x86_64"), "Linux aarch64": ("linux", "aarch64"),
     "macOS arm64": ("darwin", "arm64"), "Windows": ("win32", "AMD64"),
@@ -99,7 +99,7 @@ def test_extra_only_packages_appear_only_behind_their_extras(grouped):
             allowed = ONLY_BEHIND.get(normalise(requirement.name))
             assert allowed is None or extra in allowed, f"{requirement} is required with extra {extra!r}"
     assert {normalise(r.name) for r in grouped.get("demo", [])} == {"gradio"}
-    assert {normalise(r.name) for r in grouped.get("grader", [])} == {"nbgrader"}
+    assert {normalise(r.name) for r in grouped.get("grader", [])} == {"nbgrader", "distributed"}
 
 
 def test_a_subpackage_behind_an_extra_has_its_imports_in_that_extra(grouped, kit_snapshot):
