@@ -12,7 +12,7 @@ out of time, a worker that died, a cross-check that could not run.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .paths import load_spec
 
@@ -41,9 +41,6 @@ class Job:
 
     def stages(self) -> list[Stage]:
         return ([Stage.NBGRADER] if self.run_nbgrader else []) + ([Stage.CROSSCHECK] if self.run_crosscheck else [])
-
-    def without_nbgrader(self) -> "Job":
-        return replace(self, run_nbgrader=False)
 
 
 @dataclass(frozen=True)
@@ -102,9 +99,9 @@ class CrosscheckPart:
     maps: bytes | None = None
 
     @classmethod
-    def failed(cls, message: str, status: str = "error") -> "CrosscheckPart":
+    def failed(cls, message: str) -> "CrosscheckPart":
         """A cross-check that produced no scores: every test cell scores 0, with ``message``."""
-        return cls(check=crosscheck_failure(message, status))
+        return cls(check=crosscheck_failure(message))
 
 
 def crosscheck_failure(message: str, status: str = "error") -> dict:
