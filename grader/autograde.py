@@ -138,8 +138,6 @@ def autograde(course: Path, *, workers: int | None = None, limits: Limits | None
                 schedule.unshare_course(client)
 
 
-
-
 class GradingRun:
     """One autograde run: its jobs' tasks on the cluster, and what has come back.
 

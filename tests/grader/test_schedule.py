@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
 from conftest import copy_course
 from grader import schedule
 from grader.limits import Limits
+from grader.paths import REPO
 
 
 def test_the_workers_get_the_grading_files_and_nothing_of_the_students(tmp_path, released_course):
@@ -53,3 +56,13 @@ def test_a_local_cluster_leaves_the_instructors_environment_as_it_was(tmp_path, 
     assert [key for key in settings if key in os.environ] == []
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")          # as under a `dask worker`
     assert "MALLOC_TRIM_THRESHOLD_" not in schedule.grading_env(1, Limits())
+
+
+def test_a_dask_worker_unpickles_the_grading_tasks_without_tensorflow():
+    # each dask worker imports what a task names; TensorFlow there cost a core 4 s per worker per run,
+    # and only the grading processes and kernels need it
+    probe = ("import sys, grader.schedule, grader.jobs;"
+             "print(sorted(m for m in ('tensorflow', 'keras', 'exercise_logic') if m in sys.modules))")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                           cwd=REPO)
+    assert shown.stdout.strip() == "[]"
