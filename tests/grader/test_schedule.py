@@ -63,6 +63,5 @@ def test_a_dask_worker_unpickles_the_grading_tasks_without_tensorflow():
     # and only the grading processes and kernels need it
     probe = ("import sys, grader.schedule, grader.jobs;"
              "print(sorted(m for m in ('tensorflow', 'keras', 'exercise_logic') if m in sys.modules))")
-    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                           cwd=REPO)
-    assert shown.stdout.strip() == "[]"
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert shown.stdout.strip() == "[]", shown.stderr[-2000:]
